@@ -1,0 +1,59 @@
+//! # auth-layer
+//!
+//! Bearer-token validation for Tower services (axum, tonic, hyper) protected by Microsoft Entra
+//! ID or any standards-compliant OIDC provider.
+//!
+//! This crate decides: it verifies a token's signature against a parsed [`KeySet`], applies
+//! every header and claim rule of RFC 8725 / RFC 9068 and Entra's own (v1 and v2 issuers,
+//! tenant checks across Entra's shared signing keys, App ID URI and client-id audiences), and
+//! returns typed [`Claims`] or a typed [`ValidationError`].
+//!
+//! ```
+//! use auth_layer::{KeySet, TokenKind, Validator};
+//! use auth_testkit::{TokenBuilder, default_keyset, ids::{API_CLIENT_ID, TENANT_ID}};
+//!
+//! let validator = Validator::builder()
+//!     .tenant_id(TENANT_ID)
+//!     .client_id(API_CLIENT_ID)
+//!     .build()?;
+//! let keys: KeySet = default_keyset();
+//!
+//! let token = TokenBuilder::delegated().scopes("Case.Create").sign();
+//! let claims = validator.validate(&token, &keys)?;
+//! assert_eq!(claims.kind(), TokenKind::Delegated);
+//! assert!(claims.scopes().contains("Case.Create"));
+//!
+//! // A token addressed to Microsoft Graph is refused, with an error that says why.
+//! let graph = auth_testkit::TokenBuilder::graph_token().sign();
+//! assert!(validator.validate(&graph, &keys).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Validation does no I/O and takes no lock: keys are parsed once, when the [`KeySet`] is
+//! built, into aws-lc-rs's ready-to-verify form.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod algorithm;
+mod claims;
+mod clock;
+mod error;
+mod json;
+pub mod jwks;
+mod jws;
+mod validator;
+
+pub use algorithm::Algorithm;
+pub use claims::{Claims, Groups, Scopes, TokenKind};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{BuildError, ErrorCode, IssuerVersion, TokenPart, ValidationError};
+pub use jwks::{KeySet, KeySetError};
+pub use validator::{
+    DEFAULT_INSTANCE, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, DEFAULT_V1_ISSUER_BASE,
+    DangerousValidatorBuilder, MAX_SAFE_LEEWAY, Validator, ValidatorBuilder,
+};
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,686 @@
+//! The [`Validator`]: decides whether a bearer token is genuine and what it says.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::algorithm::{Algorithm, AlgorithmSet};
+use crate::claims::{self, Claims};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{BuildError, IssuerVersion, TokenPart, ValidationError};
+use crate::json::{self, JsonError};
+use crate::jwks::KeySet;
+use crate::jws::{self, TypPolicy};
+
+/// Entra's public-cloud instance (the v2 issuer host).
+pub const DEFAULT_INSTANCE: &str = "https://login.microsoftonline.com";
+/// Entra's v1 issuer base in the public cloud.
+pub const DEFAULT_V1_ISSUER_BASE: &str = "https://sts.windows.net";
+/// The default token-size cap: 32 KiB.
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 32 * 1024;
+/// The default clock-skew leeway: 60 s.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// The largest leeway [`ValidatorBuilder::leeway`] accepts; more needs
+/// [`DangerousValidatorBuilder::leeway`].
+pub const MAX_SAFE_LEEWAY: Duration = Duration::from_secs(300);
+
+type TenantFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Which tenants' Entra issuers are accepted.
+#[derive(Clone)]
+enum Tenants {
+    /// Only Entra issuers of these tenants (lowercase GUIDs).
+    List(Vec<String>),
+    /// Any tenant the optional filter accepts (multi-tenant apps).
+    Any(Option<TenantFilter>),
+}
+
+/// Validates compact-JWS bearer tokens against a [`KeySet`]: signature, header rules, issuer,
+/// tenant, audience, lifetime and token shape. Cheap to clone and share (`Arc` inside).
+///
+/// Build one with [`Validator::builder`]:
+///
+/// ```
+/// use auth_layer::{KeySet, Validator, ValidationError};
+///
+/// let validator = Validator::builder()
+///     .tenant_id("8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10")
+///     .client_id("6e3c1c43-4b8e-4d2a-9f55-0f7c9d2b1a11")
+///     .audience("api://my-api")
+///     .build()?;
+///
+/// // Everything that is not a genuine token is refused with a typed error.
+/// let err = validator.validate("not-a-token", &KeySet::empty()).unwrap_err();
+/// assert_eq!(err, ValidationError::NotCompactJws);
+/// # Ok::<(), auth_layer::BuildError>(())
+/// ```
+#[derive(Clone)]
+pub struct Validator {
+    inner: Arc<Config>,
+}
+
+struct Config {
+    tenants: Option<Tenants>,
+    instance: String,
+    v1_issuer_base: String,
+    issuers: Vec<String>,
+    client_id: Option<String>,
+    /// Accepted audiences with one trailing `/` removed.
+    audiences: Vec<String>,
+    algorithms: AlgorithmSet,
+    leeway: f64,
+    clock: Arc<dyn Clock>,
+    max_token_size: usize,
+    typ: TypPolicy,
+}
+
+impl Validator {
+    /// Starts a configuration.
+    pub fn builder() -> ValidatorBuilder {
+        ValidatorBuilder::default()
+    }
+
+    /// Validates `token` (the bearer value, without `Bearer `) against `keys`.
+    ///
+    /// Does no I/O and takes no lock. The checks run in this order: size cap, structure,
+    /// header rules, key lookup, signature, then claims, so nothing in the payload is looked at
+    /// before the signature is verified.
+    ///
+    /// # Errors
+    /// A [`ValidationError`] naming the first rule the token breaks.
+    pub fn validate(&self, token: &str, keys: &KeySet) -> Result<Claims, ValidationError> {
+        let cfg = &*self.inner;
+        if token.len() > cfg.max_token_size {
+            return Err(ValidationError::TooLarge { limit: cfg.max_token_size });
+        }
+        let compact = jws::split(token)?;
+        let header_bytes = jws::decode(compact.header, TokenPart::Header)?;
+        let header = jws::parse_header(&header_bytes, cfg.algorithms, &cfg.typ)?;
+        if compact.signature.is_empty() {
+            return Err(ValidationError::MissingSignature);
+        }
+
+        let key = keys
+            .find(header.kid.as_deref(), header.x5t.as_deref())
+            .ok_or(ValidationError::UnknownKey)?;
+        if !key.fits(header.alg) {
+            return Err(ValidationError::KeyAlgorithmMismatch(header.alg));
+        }
+        let mut buf = [0u8; jws::MAX_SIGNATURE_LEN];
+        let signature = jws::decode_signature(compact.signature, &mut buf)?;
+        if !key.verify(header.alg, compact.signing_input, signature) {
+            return Err(ValidationError::InvalidSignature);
+        }
+
+        let payload = jws::decode(compact.payload, TokenPart::Payload)?;
+        let members = json::parse_object(&payload, claims::WANTED).map_err(|e| match e {
+            JsonError::DuplicateMember => ValidationError::DuplicateMember(TokenPart::Payload),
+            JsonError::Invalid => ValidationError::InvalidJson(TokenPart::Payload),
+        })?;
+        let claims = Claims::from_members(members, payload, key.id().to_owned())?;
+
+        self.check_issuer(&claims, key.issuer())?;
+        self.check_audience(&claims)?;
+        self.check_lifetime(&claims)?;
+        Ok(claims)
+    }
+
+    /// The configured client id, if any.
+    pub fn client_id(&self) -> Option<&str> {
+        self.inner.client_id.as_deref()
+    }
+
+    /// The v2 issuer this configuration expects for `tenant`
+    /// (`{instance}/{tenant}/v2.0`).
+    pub fn v2_issuer(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/v2.0", self.inner.instance)
+    }
+
+    /// The v1 issuer this configuration expects for `tenant` (`{v1 base}/{tenant}/`).
+    pub fn v1_issuer(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/", self.inner.v1_issuer_base)
+    }
+
+    /// Splits an Entra issuer into its version and tenant segment, if it has one of the two
+    /// shapes on the configured hosts. Compared byte for byte.
+    fn entra_issuer<'i>(&self, iss: &'i str) -> Option<(IssuerVersion, &'i str)> {
+        let cfg = &*self.inner;
+        if let Some(rest) = iss.strip_prefix(cfg.v1_issuer_base.as_str())
+            && let Some(tenant) = rest.strip_prefix('/').and_then(|r| r.strip_suffix('/'))
+            && is_guid(tenant)
+        {
+            return Some((IssuerVersion::V1, tenant));
+        }
+        if let Some(rest) = iss.strip_prefix(cfg.instance.as_str())
+            && let Some(tenant) = rest.strip_prefix('/').and_then(|r| r.strip_suffix("/v2.0"))
+            && is_guid(tenant)
+        {
+            return Some((IssuerVersion::V2, tenant));
+        }
+        None
+    }
+
+    fn check_issuer(&self, claims: &Claims, key_issuer: Option<&str>) -> Result<(), ValidationError> {
+        let cfg = &*self.inner;
+        let iss = claims.issuer();
+        let entra = cfg.tenants.as_ref().and_then(|t| self.entra_issuer(iss).map(|e| (t, e)));
+        let Some((tenants, (version, tenant))) = entra else {
+            if cfg.issuers.iter().any(|i| i == iss) {
+                return self.check_key_issuer(claims, key_issuer);
+            }
+            return Err(ValidationError::UntrustedIssuer);
+        };
+        // Entra signing keys are shared by every tenant: the tenant must be checked, and `tid`
+        // must agree with the issuer.
+        match claims.tenant_id() {
+            Some(tid) if tid == tenant => {}
+            _ => return Err(ValidationError::TenantMismatch),
+        }
+        let allowed = match tenants {
+            Tenants::List(list) => list.iter().any(|t| t == tenant),
+            Tenants::Any(None) => true,
+            Tenants::Any(Some(filter)) => filter(tenant),
+        };
+        if !allowed {
+            return Err(ValidationError::TenantNotAllowed {
+                tenant: tenant.to_owned(),
+                version,
+                allowed: match tenants {
+                    Tenants::List(list) => list.clone(),
+                    Tenants::Any(_) => Vec::new(),
+                },
+            });
+        }
+        self.check_key_issuer(claims, key_issuer)
+    }
+
+    /// When the JWK carries Entra's `issuer` member, its `{tenantid}`-substituted value must be
+    /// the token's issuer. A v1 token (`sts.windows.net`) is compared with the v2 issuer of its
+    /// tenant, because v2 key sets publish v2 issuers only (as Microsoft.IdentityModel does).
+    fn check_key_issuer(&self, claims: &Claims, key_issuer: Option<&str>) -> Result<(), ValidationError> {
+        let Some(template) = key_issuer else {
+            return Ok(());
+        };
+        let tid = claims.tenant_id().unwrap_or("");
+        let expected = if template.contains("{tenantid}") {
+            if !is_guid(tid) {
+                return Err(ValidationError::KeyIssuerMismatch);
+            }
+            template.replace("{tenantid}", tid)
+        } else {
+            template.to_owned()
+        };
+        let iss = claims.issuer();
+        if expected == iss {
+            return Ok(());
+        }
+        if let Some((IssuerVersion::V1, tenant)) = self.entra_issuer(iss)
+            && expected == self.v2_issuer(tenant)
+        {
+            return Ok(());
+        }
+        Err(ValidationError::KeyIssuerMismatch)
+    }
+
+    fn check_audience(&self, claims: &Claims) -> Result<(), ValidationError> {
+        let cfg = &*self.inner;
+        let accepted = claims.audiences().iter().any(|aud| {
+            let aud = aud.strip_suffix('/').unwrap_or(aud);
+            cfg.audiences.iter().any(|a| a == aud)
+        });
+        if !accepted {
+            return Err(ValidationError::AudienceMismatch { accepted: cfg.audiences.clone() });
+        }
+        // An ID token for this app: addressed to the client id, with no permissions at all.
+        // (`nonce`, `c_hash` and `at_hash` were refused while parsing.) `idtyp=app` proves an
+        // access token, e.g. an app-only token issued without admin consent.
+        if let Some(client_id) = &cfg.client_id {
+            let to_client = claims.audiences().iter().any(|a| a == client_id);
+            if to_client
+                && claims.scopes().is_empty()
+                && claims.roles().is_empty()
+                && claims.idtyp() != Some("app")
+            {
+                return Err(ValidationError::IdToken);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_lifetime(&self, claims: &Claims) -> Result<(), ValidationError> {
+        let cfg = &*self.inner;
+        let now = cfg.clock.now();
+        let late = now - (claims.expires_at() + cfg.leeway);
+        if late >= 0.0 {
+            return Err(ValidationError::Expired { seconds_ago: late as u64 });
+        }
+        if let Some(nbf) = claims.not_before() {
+            let early = nbf - (now + cfg.leeway);
+            if early > 0.0 {
+                return Err(ValidationError::NotYetValid { seconds_ahead: early.ceil() as u64 });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Validator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cfg = &*self.inner;
+        let tenants = match &cfg.tenants {
+            None => "none".to_owned(),
+            Some(Tenants::List(l)) => format!("{l:?}"),
+            Some(Tenants::Any(None)) => "any".to_owned(),
+            Some(Tenants::Any(Some(_))) => "any (filtered)".to_owned(),
+        };
+        f.debug_struct("Validator")
+            .field("tenants", &tenants)
+            .field("instance", &cfg.instance)
+            .field("v1_issuer_base", &cfg.v1_issuer_base)
+            .field("issuers", &cfg.issuers)
+            .field("audiences", &cfg.audiences)
+            .field("algorithms", &cfg.algorithms)
+            .field("leeway_secs", &cfg.leeway)
+            .field("max_token_size", &cfg.max_token_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Validator`], reqwest-style: consuming `#[must_use]` setters; invalid input is
+/// remembered and reported once by [`ValidatorBuilder::build`].
+///
+/// Defaults: RS256 only, 60 s leeway, 32 KiB token cap, `typ` absent / `JWT` / `at+jwt`,
+/// the public-cloud hosts, the system clock.
+#[must_use]
+pub struct ValidatorBuilder {
+    tenants: Vec<String>,
+    any_tenant: bool,
+    tenant_filter: Option<TenantFilter>,
+    instance: String,
+    v1_issuer_base: String,
+    issuers: Vec<String>,
+    client_id: Option<String>,
+    audiences: Vec<String>,
+    algorithms: AlgorithmSet,
+    leeway: Duration,
+    clock: Arc<dyn Clock>,
+    max_token_size: usize,
+    typ: TypPolicy,
+    error: Option<BuildError>,
+}
+
+impl Default for ValidatorBuilder {
+    fn default() -> Self {
+        Self {
+            tenants: Vec::new(),
+            any_tenant: false,
+            tenant_filter: None,
+            instance: DEFAULT_INSTANCE.to_owned(),
+            v1_issuer_base: DEFAULT_V1_ISSUER_BASE.to_owned(),
+            issuers: Vec::new(),
+            client_id: None,
+            audiences: Vec::new(),
+            algorithms: AlgorithmSet::only(Algorithm::RS256),
+            leeway: DEFAULT_LEEWAY,
+            clock: Arc::new(SystemClock),
+            max_token_size: DEFAULT_MAX_TOKEN_SIZE,
+            typ: TypPolicy::default(),
+            error: None,
+        }
+    }
+}
+
+impl ValidatorBuilder {
+    fn fail(mut self, error: BuildError) -> Self {
+        self.error.get_or_insert(error);
+        self
+    }
+
+    /// Accepts Entra tokens of this tenant: both the v1 issuer `{v1 base}/{tid}/` and the v2
+    /// issuer `{instance}/{tid}/v2.0`. Call again to allow several tenants.
+    pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
+        let tid: String = tenant_id.into().to_ascii_lowercase();
+        if !is_guid(&tid) {
+            return self.fail(BuildError::InvalidTenantId(tid));
+        }
+        if !self.tenants.contains(&tid) {
+            self.tenants.push(tid);
+        }
+        self
+    }
+
+    /// Accepts Entra tokens of each of these tenants (a multi-tenant allow-list).
+    pub fn tenant_ids<I, S>(self, tenant_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        tenant_ids.into_iter().fold(self, |b, t| b.tenant_id(t))
+    }
+
+    /// Accepts Entra tokens of **any** tenant (multi-tenant apps that onboard tenants
+    /// dynamically). Issuer shape, `tid` = issuer tenant and the key's issuer are still checked.
+    /// Narrow it with [`ValidatorBuilder::tenant_filter`].
+    pub fn any_tenant(mut self) -> Self {
+        self.any_tenant = true;
+        self
+    }
+
+    /// With [`ValidatorBuilder::any_tenant`]: a callback that decides per tenant id.
+    pub fn tenant_filter(mut self, filter: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        self.any_tenant = true;
+        self.tenant_filter = Some(Arc::new(filter));
+        self
+    }
+
+    /// The Entra instance (v2 issuer and authority host), default
+    /// `https://login.microsoftonline.com`; e.g. `https://login.microsoftonline.us` or the
+    /// emulator's base URL.
+    pub fn instance(mut self, instance: impl Into<String>) -> Self {
+        let instance = instance.into();
+        match normalise_base_url(&instance) {
+            Some(base) => {
+                self.instance = base;
+                self
+            }
+            None => self.fail(BuildError::InvalidUrl(instance)),
+        }
+    }
+
+    /// The v1 issuer base, default `https://sts.windows.net` (sovereign clouds and the emulator
+    /// differ).
+    pub fn v1_issuer_base(mut self, base: impl Into<String>) -> Self {
+        let base = base.into();
+        match normalise_base_url(&base) {
+            Some(b) => {
+                self.v1_issuer_base = b;
+                self
+            }
+            None => self.fail(BuildError::InvalidUrl(base)),
+        }
+    }
+
+    /// Sets instance and tenant from an authority URL such as
+    /// `https://login.microsoftonline.com/{tenant-id}` (a trailing `/v2.0` is allowed).
+    pub fn authority(self, authority: impl Into<String>) -> Self {
+        let authority = authority.into();
+        let trimmed = authority.trim_end_matches('/');
+        let trimmed = trimmed.strip_suffix("/v2.0").unwrap_or(trimmed);
+        match trimmed.rsplit_once('/') {
+            Some((instance, tenant)) if is_guid(tenant) && normalise_base_url(instance).is_some() => {
+                self.instance(instance).tenant_id(tenant)
+            }
+            _ => self.fail(BuildError::InvalidUrl(authority)),
+        }
+    }
+
+    /// Accepts tokens whose `iss` is exactly `issuer` (any OIDC provider: Keycloak, Auth0,
+    /// Okta…). Call again for several. No Entra tenant rules apply to these issuers.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        if issuer.is_empty() {
+            return self.fail(BuildError::InvalidUrl(issuer));
+        }
+        if !self.issuers.contains(&issuer) {
+            self.issuers.push(issuer);
+        }
+        self
+    }
+
+    /// This API's application (client) id: accepts `aud` = the GUID (v2 tokens) and
+    /// `api://{client_id}` (the default App ID URI, v1 tokens), and enables the ID-token check.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        let id: String = client_id.into().to_ascii_lowercase();
+        if !is_guid(&id) {
+            return self.fail(BuildError::InvalidClientId(id));
+        }
+        let uri = format!("api://{id}");
+        self.client_id = Some(id.clone());
+        self.push_audience(id).push_audience(uri)
+    }
+
+    /// Also accepts this audience: an App ID URI such as `api://my-api` or
+    /// `https://contoso.com/api` (with or without a trailing slash), or any exact `aud`.
+    pub fn audience(self, audience: impl Into<String>) -> Self {
+        self.push_audience(audience.into())
+    }
+
+    /// Accepts each of these audiences.
+    pub fn audiences<I, S>(self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        audiences.into_iter().fold(self, |b, a| b.audience(a))
+    }
+
+    fn push_audience(mut self, audience: String) -> Self {
+        let a = audience.strip_suffix('/').unwrap_or(&audience).to_owned();
+        if a.is_empty() {
+            return self.fail(BuildError::Invalid("an audience is empty"));
+        }
+        if !self.audiences.contains(&a) {
+            self.audiences.push(a);
+        }
+        self
+    }
+
+    /// The algorithm allow-list (default: RS256 only).
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        let mut set = AlgorithmSet::empty();
+        for alg in algorithms {
+            set.insert(alg);
+        }
+        self.algorithms = set;
+        self
+    }
+
+    /// Clock-skew leeway for `exp` and `nbf` (default 60 s, at most 5 minutes here).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        if leeway > MAX_SAFE_LEEWAY {
+            return self.fail(BuildError::Invalid(
+                "leeway above 5 minutes needs dangerous().leeway(...)",
+            ));
+        }
+        self.leeway = leeway;
+        self
+    }
+
+    /// The clock validation reads (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Tokens longer than this are refused before any decoding (default 32 KiB).
+    pub fn max_token_size(mut self, bytes: usize) -> Self {
+        self.max_token_size = bytes;
+        self
+    }
+
+    /// The accepted header `typ` values (compared case-insensitively) and whether an absent
+    /// `typ` is accepted. Default: absent, `JWT`, `at+jwt`, `application/at+jwt`.
+    pub fn accepted_types<I, S>(mut self, allow_absent: bool, types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.typ = TypPolicy { allow_absent, accepted: types.into_iter().map(Into::into).collect() };
+        self
+    }
+
+    /// Options that weaken validation; each is named for what it gives up.
+    pub fn dangerous(self) -> DangerousValidatorBuilder {
+        DangerousValidatorBuilder { inner: self }
+    }
+
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    /// The first invalid setting, or [`BuildError::NoIssuer`] / [`BuildError::NoAudience`] /
+    /// [`BuildError::NoAlgorithms`] when something required is missing.
+    pub fn build(self) -> Result<Validator, BuildError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let tenants = if self.any_tenant {
+            Some(Tenants::Any(self.tenant_filter))
+        } else if !self.tenants.is_empty() {
+            Some(Tenants::List(self.tenants))
+        } else {
+            None
+        };
+        if tenants.is_none() && self.issuers.is_empty() {
+            return Err(BuildError::NoIssuer);
+        }
+        if self.audiences.is_empty() {
+            return Err(BuildError::NoAudience);
+        }
+        if self.algorithms.is_empty() {
+            return Err(BuildError::NoAlgorithms);
+        }
+        Ok(Validator {
+            inner: Arc::new(Config {
+                tenants,
+                instance: self.instance,
+                v1_issuer_base: self.v1_issuer_base,
+                issuers: self.issuers,
+                client_id: self.client_id,
+                audiences: self.audiences,
+                algorithms: self.algorithms,
+                leeway: self.leeway.as_secs_f64(),
+                clock: self.clock,
+                max_token_size: self.max_token_size,
+                typ: self.typ,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for ValidatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValidatorBuilder")
+            .field("tenants", &self.tenants)
+            .field("any_tenant", &self.any_tenant)
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options that weaken validation, reached through [`ValidatorBuilder::dangerous`].
+#[must_use]
+#[derive(Debug)]
+pub struct DangerousValidatorBuilder {
+    inner: ValidatorBuilder,
+}
+
+impl DangerousValidatorBuilder {
+    /// A clock-skew leeway above 5 minutes: expired tokens stay usable that much longer.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.inner.leeway = leeway;
+        self
+    }
+
+    /// Back to the safe options.
+    pub fn done(self) -> ValidatorBuilder {
+        self.inner
+    }
+
+    /// Checks the configuration (see [`ValidatorBuilder::build`]).
+    ///
+    /// # Errors
+    /// As [`ValidatorBuilder::build`].
+    pub fn build(self) -> Result<Validator, BuildError> {
+        self.inner.build()
+    }
+}
+
+/// Whether `s` is a GUID in Entra's form: 8-4-4-4-12 lowercase hex digits.
+pub(crate) fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        })
+}
+
+/// Accepts `https://host[:port][/path]`, or `http://` for loopback hosts only; returns it
+/// without a trailing slash.
+pub(crate) fn normalise_base_url(url: &str) -> Option<String> {
+    let url = url.trim_end_matches('/');
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else {
+        let rest = url.strip_prefix("http://")?;
+        if !is_loopback_authority(rest.split('/').next().unwrap_or("")) {
+            return None;
+        }
+        rest
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    Some(url.to_owned())
+}
+
+/// Whether `authority` (`host[:port]`) is a loopback host: 127.0.0.0/8, `[::1]`, `localhost`.
+pub(crate) fn is_loopback_authority(authority: &str) -> bool {
+    let host = if let Some(rest) = authority.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((h, _)) => h,
+            None => return false,
+        }
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    if host.eq_ignore_ascii_case("localhost") || host == "::1" {
+        return true;
+    }
+    host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_shape_is_exact() {
+        assert!(is_guid("8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10"));
+        assert!(!is_guid("8F0E8C5E-6F0B-4D8E-9A43-5C1D2B7A9E10"));
+        assert!(!is_guid("8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e1"));
+        assert!(!is_guid("common"));
+    }
+
+    #[test]
+    fn only_https_or_loopback_http_urls_are_accepted() {
+        assert_eq!(normalise_base_url("https://login.microsoftonline.com/").as_deref(), Some("https://login.microsoftonline.com"));
+        assert!(normalise_base_url("http://127.0.0.1:8080").is_some());
+        assert!(normalise_base_url("http://localhost:1").is_some());
+        assert!(normalise_base_url("http://[::1]:1").is_some());
+        assert!(normalise_base_url("http://example.com").is_none());
+        assert!(normalise_base_url("http://127.0.0.1.evil.com").is_none());
+        assert!(normalise_base_url("ftp://x").is_none());
+        assert!(normalise_base_url("https://").is_none());
+    }
+
+    #[test]
+    fn builder_reports_the_first_invalid_setting() {
+        let err = Validator::builder().tenant_id("common").client_id("nope").build().unwrap_err();
+        assert_eq!(err, BuildError::InvalidTenantId("common".into()));
+        assert_eq!(Validator::builder().client_id("8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10").build().unwrap_err(), BuildError::NoIssuer);
+        assert_eq!(Validator::builder().issuer("https://idp").build().unwrap_err(), BuildError::NoAudience);
+    }
+
+    #[test]
+    fn authority_sets_instance_and_tenant() {
+        let v = Validator::builder()
+            .authority("http://127.0.0.1:9/8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10/v2.0")
+            .audience("a")
+            .build()
+            .unwrap();
+        assert_eq!(v.v2_issuer("t"), "http://127.0.0.1:9/t/v2.0");
+    }
+}
