@@ -26,11 +26,27 @@ fn entra_like_token() -> String {
         .claim("acct", json!(0))
         .claim("acr", json!("1"))
         .claim("xms_tcdt", json!(1_600_000_000))
-        .claim("wids", json!(["b79fbf4d-3ef9-4689-8143-76b194e85509", "62e90394-69f5-4237-9190-012177145e10"]))
-        .claim("groups", json!(["6f1e1a4e-2b7b-4d6a-9d55-6b6c1f0a2e11", "0b2f6c1d-5e3a-4b8c-9f7d-1a2b3c4d5e6f", "c3d4e5f6-a7b8-49c0-81d2-e3f4a5b6c7d8"]))
+        .claim(
+            "wids",
+            json!([
+                "b79fbf4d-3ef9-4689-8143-76b194e85509",
+                "62e90394-69f5-4237-9190-012177145e10"
+            ]),
+        )
+        .claim(
+            "groups",
+            json!([
+                "6f1e1a4e-2b7b-4d6a-9d55-6b6c1f0a2e11",
+                "0b2f6c1d-5e3a-4b8c-9f7d-1a2b3c4d5e6f",
+                "c3d4e5f6-a7b8-49c0-81d2-e3f4a5b6c7d8"
+            ]),
+        )
         .claim("signin_state", json!(["kmsi"]))
         .claim("xms_cc", json!(["cp1"]))
-        .claim("onprem_sid", json!("S-1-5-21-1004336348-1177238915-682003330-512"))
+        .claim(
+            "onprem_sid",
+            json!("S-1-5-21-1004336348-1177238915-682003330-512"),
+        )
         .sign()
 }
 
@@ -54,8 +70,12 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("rs256");
     group.bench_function("raw_aws_lc_rs_verify_preparsed_key", |b| {
         b.iter(|| {
-            let sig = URL_SAFE_NO_PAD.decode(black_box(sig_b64)).expect("base64url");
-            parsed.verify_sig(black_box(signing_input.as_bytes()), &sig).expect("valid");
+            let sig = URL_SAFE_NO_PAD
+                .decode(black_box(sig_b64))
+                .expect("base64url");
+            parsed
+                .verify_sig(black_box(signing_input.as_bytes()), &sig)
+                .expect("valid");
         });
     });
     group.bench_function("auth_layer_full_validation", |b| {
@@ -65,7 +85,9 @@ fn bench(c: &mut Criterion) {
     let decoding_key = jsonwebtoken::DecodingKey::from_rsa_raw_components(n, e);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_audience(&[API_CLIENT_ID]);
-    validation.set_issuer(&[format!("https://login.microsoftonline.com/{TENANT_ID}/v2.0")]);
+    validation.set_issuer(&[format!(
+        "https://login.microsoftonline.com/{TENANT_ID}/v2.0"
+    )]);
     group.bench_function("jsonwebtoken_decode", |b| {
         b.iter(|| {
             jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &decoding_key, &validation)

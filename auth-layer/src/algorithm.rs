@@ -98,7 +98,9 @@ impl AlgorithmSet {
         self.0 == 0
     }
     pub(crate) fn iter(self) -> impl Iterator<Item = Algorithm> {
-        Algorithm::ALL.into_iter().filter(move |a| self.contains(*a))
+        Algorithm::ALL
+            .into_iter()
+            .filter(move |a| self.contains(*a))
     }
 }
 
@@ -128,6 +130,9 @@ mod tests {
         assert!(set.contains(Algorithm::RS256));
         assert!(!set.contains(Algorithm::ES256));
         set.insert(Algorithm::ES256);
-        assert_eq!(set.iter().collect::<Vec<_>>(), [Algorithm::RS256, Algorithm::ES256]);
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            [Algorithm::RS256, Algorithm::ES256]
+        );
     }
 }

@@ -272,9 +272,36 @@ impl fmt::Debug for Claims {
 
 /// The claim names the validator reads; every other claim is only checked for duplicates.
 pub(crate) const WANTED: &[&str] = &[
-    "iss", "aud", "exp", "nbf", "iat", "tid", "oid", "sub", "name", "preferred_username", "upn",
-    "azp", "client_id", "appid", "azpacr", "appidacr", "ver", "uti", "idtyp", "scp", "scope",
-    "roles", "wids", "groups", "xms_cc", "_claim_names", "hasgroups", "nonce", "c_hash", "at_hash",
+    "iss",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "tid",
+    "oid",
+    "sub",
+    "name",
+    "preferred_username",
+    "upn",
+    "azp",
+    "client_id",
+    "appid",
+    "azpacr",
+    "appidacr",
+    "ver",
+    "uti",
+    "idtyp",
+    "scp",
+    "scope",
+    "roles",
+    "wids",
+    "groups",
+    "xms_cc",
+    "_claim_names",
+    "hasgroups",
+    "nonce",
+    "c_hash",
+    "at_hash",
 ];
 
 /// Parses an RFC 7519 NumericDate: a non-negative finite number within i64 seconds.
@@ -457,23 +484,48 @@ mod tests {
 
     #[test]
     fn scp_means_delegated_and_its_absence_app() {
-        assert_eq!(claims(&format!(r#"{{{BASE},"scp":"a b"}}"#)).unwrap().kind(), TokenKind::Delegated);
-        assert_eq!(claims(&format!(r#"{{{BASE},"roles":["r"]}}"#)).unwrap().kind(), TokenKind::App);
-        assert_eq!(claims(&format!(r#"{{{BASE},"scp":""}}"#)).unwrap().kind(), TokenKind::App);
+        assert_eq!(
+            claims(&format!(r#"{{{BASE},"scp":"a b"}}"#))
+                .unwrap()
+                .kind(),
+            TokenKind::Delegated
+        );
+        assert_eq!(
+            claims(&format!(r#"{{{BASE},"roles":["r"]}}"#))
+                .unwrap()
+                .kind(),
+            TokenKind::App
+        );
+        assert_eq!(
+            claims(&format!(r#"{{{BASE},"scp":""}}"#)).unwrap().kind(),
+            TokenKind::App
+        );
     }
 
     #[test]
     fn rfc9068_client_credentials_scope_is_app() {
-        let c = claims(&format!(r#"{{{BASE},"scope":"read","sub":"c1","client_id":"c1"}}"#)).unwrap();
+        let c = claims(&format!(
+            r#"{{{BASE},"scope":"read","sub":"c1","client_id":"c1"}}"#
+        ))
+        .unwrap();
         assert_eq!(c.kind(), TokenKind::App);
-        let c = claims(&format!(r#"{{{BASE},"scope":"read","sub":"u1","client_id":"c1"}}"#)).unwrap();
+        let c = claims(&format!(
+            r#"{{{BASE},"scope":"read","sub":"u1","client_id":"c1"}}"#
+        ))
+        .unwrap();
         assert_eq!(c.kind(), TokenKind::Delegated);
     }
 
     #[test]
     fn scopes_are_a_set_split_on_spaces() {
-        let c = claims(&format!(r#"{{{BASE},"scp":"Case.Create  Files.Read Case.Create"}}"#)).unwrap();
-        assert_eq!(c.scopes().iter().collect::<Vec<_>>(), ["Case.Create", "Files.Read"]);
+        let c = claims(&format!(
+            r#"{{{BASE},"scp":"Case.Create  Files.Read Case.Create"}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            c.scopes().iter().collect::<Vec<_>>(),
+            ["Case.Create", "Files.Read"]
+        );
         assert!(c.scopes().contains("Files.Read"));
         assert!(!c.scopes().contains("files.read"));
     }
@@ -486,14 +538,29 @@ mod tests {
         assert_eq!(c.groups(), &Groups::Overage);
         let c = claims(&format!(r#"{{{BASE},"groups":["g"]}}"#)).unwrap();
         assert_eq!(c.groups(), &Groups::Listed(vec!["g".into()]));
-        assert_eq!(claims(&format!("{{{BASE}}}")).unwrap().groups(), &Groups::NotIssued);
+        assert_eq!(
+            claims(&format!("{{{BASE}}}")).unwrap().groups(),
+            &Groups::NotIssued
+        );
     }
 
     #[test]
     fn numeric_dates_must_be_non_negative_numbers_within_i64() {
-        for bad in [r#""2000000000""#, "true", "-1", "1e300", "9223372036854775808", "null", "[1]"] {
+        for bad in [
+            r#""2000000000""#,
+            "true",
+            "-1",
+            "1e300",
+            "9223372036854775808",
+            "null",
+            "[1]",
+        ] {
             let json = format!(r#"{{"iss":"i","aud":"a","exp":{bad}}}"#);
-            assert_eq!(claims(&json).unwrap_err(), ValidationError::InvalidClaim("exp"), "{bad}");
+            assert_eq!(
+                claims(&json).unwrap_err(),
+                ValidationError::InvalidClaim("exp"),
+                "{bad}"
+            );
         }
         let c = claims(r#"{"iss":"i","aud":"a","exp":2000000000.5}"#).unwrap();
         assert_eq!(c.expires_at(), 2_000_000_000.5);
@@ -502,9 +569,18 @@ mod tests {
     #[test]
     fn client_is_azp_then_client_id_then_appid() {
         let c = claims(&format!(r#"{{{BASE},"appid":"v1","appidacr":"1"}}"#)).unwrap();
-        assert_eq!((c.client_id(), c.client_auth_method()), (Some("v1"), Some("1")));
-        let c = claims(&format!(r#"{{{BASE},"appid":"v1","azp":"v2","azpacr":"2"}}"#)).unwrap();
-        assert_eq!((c.client_id(), c.client_auth_method()), (Some("v2"), Some("2")));
+        assert_eq!(
+            (c.client_id(), c.client_auth_method()),
+            (Some("v1"), Some("1"))
+        );
+        let c = claims(&format!(
+            r#"{{{BASE},"appid":"v1","azp":"v2","azpacr":"2"}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            (c.client_id(), c.client_auth_method()),
+            (Some("v2"), Some("2"))
+        );
     }
 
     #[test]

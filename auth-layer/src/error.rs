@@ -378,7 +378,9 @@ mod tests {
             ValidationError::TooLarge { limit: 1 },
             ValidationError::IssuedForAnotherApi,
             ValidationError::IdToken,
-            ValidationError::AudienceMismatch { accepted: vec!["a\"b".into()] },
+            ValidationError::AudienceMismatch {
+                accepted: vec!["a\"b".into()],
+            },
         ];
         for e in samples {
             let d = e.description();

@@ -46,7 +46,10 @@ struct SeenNames<'de> {
 
 impl<'de> SeenNames<'de> {
     fn new() -> Self {
-        Self { few: Vec::new(), many: None }
+        Self {
+            few: Vec::new(),
+            many: None,
+        }
     }
 
     /// Records `name`; `false` if it was already there.
@@ -213,7 +216,11 @@ impl<'de> Visitor<'de> for CapturedVisitor {
                 _ => all_strings = false,
             }
         }
-        Ok(if all_strings { Captured::StrArray(strings) } else { Captured::Other })
+        Ok(if all_strings {
+            Captured::StrArray(strings)
+        } else {
+            Captured::Other
+        })
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Captured, A::Error> {
         StrictIgnoreVisitor.visit_map(map)?;
@@ -362,13 +369,28 @@ mod tests {
             doc.push_str(&format!("\"m{i}\":{i},"));
         }
         doc.push_str("\"m7\":0}");
-        assert_eq!(parse_object(doc.as_bytes(), &[]).unwrap_err(), JsonError::DuplicateMember);
+        assert_eq!(
+            parse_object(doc.as_bytes(), &[]).unwrap_err(),
+            JsonError::DuplicateMember
+        );
     }
 
     #[test]
     fn non_objects_bom_and_bad_utf8_are_invalid() {
-        for doc in [&b"[]"[..], b"\"x\"", b"1", b"null", b"\xEF\xBB\xBF{}", b"{\"a\":\"\xFF\"}", b"{} x"] {
-            assert_eq!(parse_object(doc, &["a"]).unwrap_err(), JsonError::Invalid, "{doc:?}");
+        for doc in [
+            &b"[]"[..],
+            b"\"x\"",
+            b"1",
+            b"null",
+            b"\xEF\xBB\xBF{}",
+            b"{\"a\":\"\xFF\"}",
+            b"{} x",
+        ] {
+            assert_eq!(
+                parse_object(doc, &["a"]).unwrap_err(),
+                JsonError::Invalid,
+                "{doc:?}"
+            );
         }
     }
 

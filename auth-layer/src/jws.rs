@@ -68,7 +68,9 @@ pub(crate) fn split(token: &str) -> Result<Compact<'_>, ValidationError> {
 
 /// Decodes one segment strictly.
 pub(crate) fn decode(segment: &str, part: TokenPart) -> Result<Vec<u8>, ValidationError> {
-    STRICT.decode(segment).map_err(|_| ValidationError::InvalidBase64(part))
+    STRICT
+        .decode(segment)
+        .map_err(|_| ValidationError::InvalidBase64(part))
 }
 
 /// Decodes the signature into `buf` without allocating; returns the signature bytes.
@@ -197,8 +199,23 @@ mod tests {
     #[test]
     fn split_accepts_three_segments_only() {
         assert!(split("a.b.c").is_ok());
-        for bad in ["a.b", "a.b.c.d", "a.b.c.d.e", "a.b.c.d.e.f", ".b.c", "a..c", "a.b.c ", "a=.b.c", "a+.b.c", "{\"a\":1}"] {
-            assert_eq!(split(bad).err(), Some(ValidationError::NotCompactJws), "{bad}");
+        for bad in [
+            "a.b",
+            "a.b.c.d",
+            "a.b.c.d.e",
+            "a.b.c.d.e.f",
+            ".b.c",
+            "a..c",
+            "a.b.c ",
+            "a=.b.c",
+            "a+.b.c",
+            "{\"a\":1}",
+        ] {
+            assert_eq!(
+                split(bad).err(),
+                Some(ValidationError::NotCompactJws),
+                "{bad}"
+            );
         }
         assert_eq!(split("a.b.").map(|c| c.signature).ok(), Some(""));
     }
@@ -213,7 +230,10 @@ mod tests {
     #[test]
     fn alg_none_in_any_case_is_refused() {
         for name in ["none", "None", "NONE", "nOnE"] {
-            assert_eq!(algorithm(name, AlgorithmSet::only(Algorithm::RS256)), Err(ValidationError::AlgorithmNone));
+            assert_eq!(
+                algorithm(name, AlgorithmSet::only(Algorithm::RS256)),
+                Err(ValidationError::AlgorithmNone)
+            );
         }
     }
 }

@@ -91,7 +91,9 @@ impl Validator {
     pub fn validate(&self, token: &str, keys: &KeySet) -> Result<Claims, ValidationError> {
         let cfg = &*self.inner;
         if token.len() > cfg.max_token_size {
-            return Err(ValidationError::TooLarge { limit: cfg.max_token_size });
+            return Err(ValidationError::TooLarge {
+                limit: cfg.max_token_size,
+            });
         }
         let compact = jws::split(token)?;
         let header_bytes = jws::decode(compact.header, TokenPart::Header)?;
@@ -160,10 +162,17 @@ impl Validator {
         None
     }
 
-    fn check_issuer(&self, claims: &Claims, key_issuer: Option<&str>) -> Result<(), ValidationError> {
+    fn check_issuer(
+        &self,
+        claims: &Claims,
+        key_issuer: Option<&str>,
+    ) -> Result<(), ValidationError> {
         let cfg = &*self.inner;
         let iss = claims.issuer();
-        let entra = cfg.tenants.as_ref().and_then(|t| self.entra_issuer(iss).map(|e| (t, e)));
+        let entra = cfg
+            .tenants
+            .as_ref()
+            .and_then(|t| self.entra_issuer(iss).map(|e| (t, e)));
         let Some((tenants, (version, tenant))) = entra else {
             if cfg.issuers.iter().any(|i| i == iss) {
                 return self.check_key_issuer(claims, key_issuer);
@@ -197,7 +206,11 @@ impl Validator {
     /// When the JWK carries Entra's `issuer` member, its `{tenantid}`-substituted value must be
     /// the token's issuer. A v1 token (`sts.windows.net`) is compared with the v2 issuer of its
     /// tenant, because v2 key sets publish v2 issuers only (as Microsoft.IdentityModel does).
-    fn check_key_issuer(&self, claims: &Claims, key_issuer: Option<&str>) -> Result<(), ValidationError> {
+    fn check_key_issuer(
+        &self,
+        claims: &Claims,
+        key_issuer: Option<&str>,
+    ) -> Result<(), ValidationError> {
         let Some(template) = key_issuer else {
             return Ok(());
         };
@@ -229,7 +242,9 @@ impl Validator {
             cfg.audiences.iter().any(|a| a == aud)
         });
         if !accepted {
-            return Err(ValidationError::AudienceMismatch { accepted: cfg.audiences.clone() });
+            return Err(ValidationError::AudienceMismatch {
+                accepted: cfg.audiences.clone(),
+            });
         }
         // An ID token for this app: addressed to the client id, with no permissions at all.
         // (`nonce`, `c_hash` and `at_hash` were refused while parsing.) `idtyp=app` proves an
@@ -252,12 +267,16 @@ impl Validator {
         let now = cfg.clock.now();
         let late = now - (claims.expires_at() + cfg.leeway);
         if late >= 0.0 {
-            return Err(ValidationError::Expired { seconds_ago: late as u64 });
+            return Err(ValidationError::Expired {
+                seconds_ago: late as u64,
+            });
         }
         if let Some(nbf) = claims.not_before() {
             let early = nbf - (now + cfg.leeway);
             if early > 0.0 {
-                return Err(ValidationError::NotYetValid { seconds_ahead: early.ceil() as u64 });
+                return Err(ValidationError::NotYetValid {
+                    seconds_ahead: early.ceil() as u64,
+                });
             }
         }
         Ok(())
@@ -407,7 +426,9 @@ impl ValidatorBuilder {
         let trimmed = authority.trim_end_matches('/');
         let trimmed = trimmed.strip_suffix("/v2.0").unwrap_or(trimmed);
         match trimmed.rsplit_once('/') {
-            Some((instance, tenant)) if is_guid(tenant) && normalise_base_url(instance).is_some() => {
+            Some((instance, tenant))
+                if is_guid(tenant) && normalise_base_url(instance).is_some() =>
+            {
                 self.instance(instance).tenant_id(tenant)
             }
             _ => self.fail(BuildError::InvalidUrl(authority)),
@@ -505,7 +526,10 @@ impl ValidatorBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.typ = TypPolicy { allow_absent, accepted: types.into_iter().map(Into::into).collect() };
+        self.typ = TypPolicy {
+            allow_absent,
+            accepted: types.into_iter().map(Into::into).collect(),
+        };
         self
     }
 
@@ -639,7 +663,8 @@ pub(crate) fn is_loopback_authority(authority: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") || host == "::1" {
         return true;
     }
-    host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    host.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -656,7 +681,10 @@ mod tests {
 
     #[test]
     fn only_https_or_loopback_http_urls_are_accepted() {
-        assert_eq!(normalise_base_url("https://login.microsoftonline.com/").as_deref(), Some("https://login.microsoftonline.com"));
+        assert_eq!(
+            normalise_base_url("https://login.microsoftonline.com/").as_deref(),
+            Some("https://login.microsoftonline.com")
+        );
         assert!(normalise_base_url("http://127.0.0.1:8080").is_some());
         assert!(normalise_base_url("http://localhost:1").is_some());
         assert!(normalise_base_url("http://[::1]:1").is_some());
@@ -668,10 +696,26 @@ mod tests {
 
     #[test]
     fn builder_reports_the_first_invalid_setting() {
-        let err = Validator::builder().tenant_id("common").client_id("nope").build().unwrap_err();
+        let err = Validator::builder()
+            .tenant_id("common")
+            .client_id("nope")
+            .build()
+            .unwrap_err();
         assert_eq!(err, BuildError::InvalidTenantId("common".into()));
-        assert_eq!(Validator::builder().client_id("8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10").build().unwrap_err(), BuildError::NoIssuer);
-        assert_eq!(Validator::builder().issuer("https://idp").build().unwrap_err(), BuildError::NoAudience);
+        assert_eq!(
+            Validator::builder()
+                .client_id("8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10")
+                .build()
+                .unwrap_err(),
+            BuildError::NoIssuer
+        );
+        assert_eq!(
+            Validator::builder()
+                .issuer("https://idp")
+                .build()
+                .unwrap_err(),
+            BuildError::NoAudience
+        );
     }
 
     #[test]

@@ -208,7 +208,10 @@ pub struct KeySet {
 impl KeySet {
     /// A set with no keys: every token fails with an unknown-key error.
     pub fn empty() -> Self {
-        Self { keys: Vec::new(), dropped: Vec::new() }
+        Self {
+            keys: Vec::new(),
+            dropped: Vec::new(),
+        }
     }
 
     /// Parses a JWKS document (`{"keys": [...]}`).
@@ -237,7 +240,9 @@ impl KeySet {
         for jwk in jwks {
             if let Some(kid) = jwk.get("kid").and_then(Value::as_str) {
                 if seen_kids.contains(&kid) {
-                    return Err(KeySetError::DuplicateKeyId { kid: kid.to_owned() });
+                    return Err(KeySetError::DuplicateKeyId {
+                        kid: kid.to_owned(),
+                    });
                 }
                 seen_kids.push(kid);
             }
@@ -255,7 +260,9 @@ impl KeySet {
             }
         }
         if keys.is_empty() {
-            return Err(KeySetError::NoUsableKeys { dropped: dropped.len() });
+            return Err(KeySetError::NoUsableKeys {
+                dropped: dropped.len(),
+            });
         }
         Ok(Self { keys, dropped })
     }
@@ -309,7 +316,10 @@ impl Default for KeySet {
 impl fmt::Debug for KeySet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeySet")
-            .field("keys", &self.keys.iter().map(VerifyingKey::id).collect::<Vec<_>>())
+            .field(
+                "keys",
+                &self.keys.iter().map(VerifyingKey::id).collect::<Vec<_>>(),
+            )
             .field("dropped", &self.dropped)
             .finish()
     }
@@ -349,13 +359,19 @@ fn optional_str(jwk: &Map<String, Value>, name: &str) -> Result<Option<String>, 
 }
 
 fn decode_member(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, DropReason> {
-    let text = jwk.get(name).and_then(Value::as_str).ok_or(DropReason::Malformed)?;
+    let text = jwk
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or(DropReason::Malformed)?;
     JWK_BASE64.decode(text).map_err(|_| DropReason::Malformed)
 }
 
 fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
     let jwk = jwk.as_object().ok_or(DropReason::Malformed)?;
-    let kty = jwk.get("kty").and_then(Value::as_str).ok_or(DropReason::UnsupportedKeyType)?;
+    let kty = jwk
+        .get("kty")
+        .and_then(Value::as_str)
+        .ok_or(DropReason::UnsupportedKeyType)?;
     if kty == "oct" {
         return Err(DropReason::SymmetricKey);
     }
@@ -393,7 +409,10 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
             if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
                 return Err(DropReason::RsaKeySize { bits });
             }
-            let components = RsaPublicKeyComponents { n, e: strip_leading_zeros(&e) };
+            let components = RsaPublicKeyComponents {
+                n,
+                e: strip_leading_zeros(&e),
+            };
             for candidate in Algorithm::ALL {
                 if alg.is_some_and(|a| a != candidate) {
                     continue;
@@ -408,12 +427,11 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
             KeyType::Rsa
         }
         "EC" => {
-            let (key_type, alg_for_curve, len) =
-                match jwk.get("crv").and_then(Value::as_str) {
-                    Some("P-256") => (KeyType::EcP256, Algorithm::ES256, 32),
-                    Some("P-384") => (KeyType::EcP384, Algorithm::ES384, 48),
-                    _ => return Err(DropReason::UnsupportedKeyType),
-                };
+            let (key_type, alg_for_curve, len) = match jwk.get("crv").and_then(Value::as_str) {
+                Some("P-256") => (KeyType::EcP256, Algorithm::ES256, 32),
+                Some("P-384") => (KeyType::EcP384, Algorithm::ES384, 48),
+                _ => return Err(DropReason::UnsupportedKeyType),
+            };
             if alg.is_some_and(|a| a != alg_for_curve) {
                 return Err(DropReason::UnsupportedAlgorithm);
             }
@@ -437,7 +455,14 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
         // An RSA key whose own alg is an EC algorithm, for instance.
         return Err(DropReason::UnsupportedAlgorithm);
     }
-    Ok(VerifyingKey { kid, x5t, issuer, alg, key_type, parsed })
+    Ok(VerifyingKey {
+        kid,
+        x5t,
+        issuer,
+        alg,
+        key_type,
+        parsed,
+    })
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
@@ -474,9 +499,18 @@ mod tests {
 
     #[test]
     fn refuses_documents_that_are_not_key_sets() {
-        assert_eq!(KeySet::from_jwks_json(b"[]").unwrap_err(), KeySetError::InvalidJson);
-        assert_eq!(KeySet::from_jwks_json(b"<html>").unwrap_err(), KeySetError::InvalidJson);
-        assert_eq!(KeySet::from_jwks_json(b"{}").unwrap_err(), KeySetError::MissingKeys);
+        assert_eq!(
+            KeySet::from_jwks_json(b"[]").unwrap_err(),
+            KeySetError::InvalidJson
+        );
+        assert_eq!(
+            KeySet::from_jwks_json(b"<html>").unwrap_err(),
+            KeySetError::InvalidJson
+        );
+        assert_eq!(
+            KeySet::from_jwks_json(b"{}").unwrap_err(),
+            KeySetError::MissingKeys
+        );
         assert_eq!(
             KeySet::from_jwks_json(br#"{"keys":[],"keys":[]}"#).unwrap_err(),
             KeySetError::DuplicateMember
@@ -510,6 +544,9 @@ mod tests {
     fn small_rsa_keys_are_dropped() {
         let n = encode(&[0xC5; 128]); // 1024 bits
         let jwk = serde_json::json!({"kty":"RSA","kid":"k","n":n,"e":"AQAB"});
-        assert_eq!(parse_jwk(&jwk).unwrap_err(), DropReason::RsaKeySize { bits: 1024 });
+        assert_eq!(
+            parse_jwk(&jwk).unwrap_err(),
+            DropReason::RsaKeySize { bits: 1024 }
+        );
     }
 }
