@@ -43,10 +43,6 @@ fn entra_like_token() -> String {
         )
         .claim("signin_state", json!(["kmsi"]))
         .claim("xms_cc", json!(["cp1"]))
-        .claim(
-            "onprem_sid",
-            json!("S-1-5-21-1004336348-1177238915-682003330-512"),
-        )
         .sign()
 }
 

@@ -95,10 +95,11 @@ pub enum ValidationError {
         /// The configured cap in bytes.
         limit: usize,
     },
-    /// Not a compact JWS: not exactly three dot-separated segments of base64url characters
-    /// (JWE, JWS JSON serialization, whitespace, padding…).
+    /// Not a compact JWS: not exactly three non-empty dot-separated segments (JWE, the JWS JSON
+    /// serialization…).
     NotCompactJws,
-    /// A segment is not canonical unpadded base64url.
+    /// A segment is not canonical unpadded base64url (padding, `+` or `/`, whitespace, other
+    /// bytes, non-zero trailing bits).
     InvalidBase64(TokenPart),
     /// The header or payload is not a JSON object (or not UTF-8, or starts with a byte-order mark).
     InvalidJson(TokenPart),
@@ -235,7 +236,7 @@ impl fmt::Display for ValidationError {
             }
             ValidationError::NotCompactJws => f.write_str(
                 "not a compact JWS: expected three base64url segments separated by dots \
-                 (JWE, JSON serialization, padding and whitespace are refused)",
+                 (JWE and the JSON serialization are refused)",
             ),
             ValidationError::InvalidBase64(part) => {
                 write!(f, "the {part} is not canonical unpadded base64url")

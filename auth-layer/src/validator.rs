@@ -110,12 +110,13 @@ impl Validator {
         }
         let mut buf = [0u8; jws::MAX_SIGNATURE_LEN];
         let signature = jws::decode_signature(compact.signature, &mut buf)?;
+        // Decoding is not parsing: the payload's JSON is read only after the signature verifies.
+        let payload = jws::decode(compact.payload, TokenPart::Payload)?;
         if !key.verify(header.alg, compact.signing_input, signature) {
             return Err(ValidationError::InvalidSignature);
         }
 
-        let payload = jws::decode(compact.payload, TokenPart::Payload)?;
-        let members = json::parse_object(&payload, claims::WANTED).map_err(|e| match e {
+        let members = json::parse_object(&payload, claims::wanted).map_err(|e| match e {
             JsonError::DuplicateMember => ValidationError::DuplicateMember(TokenPart::Payload),
             JsonError::Invalid => ValidationError::InvalidJson(TokenPart::Payload),
         })?;
