@@ -9,11 +9,14 @@
 //! `<name>.pkcs8.pem` and `<name>.pub.pem` (SubjectPublicKeyInfo). The RSA
 //! 2048 and P-256 keys come from aws-lc-rs. aws-lc-rs refuses to generate
 //! RSA keys below 2048 bits, so `rsa-1024` is generated with the `openssl`
-//! command-line tool:
+//! command-line tool, which also writes its public key as
+//! `rsa-1024.pub.der`: the testkit embeds only that (the key is public-only,
+//! it never signs).
 //!
 //! ```text
 //! openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out rsa-1024.tmp.pem
 //! openssl pkcs8 -topk8 -nocrypt -in rsa-1024.tmp.pem -outform DER -out keys/rsa-1024.pkcs8.der
+//! openssl pkey -inform DER -in keys/rsa-1024.pkcs8.der -pubout -outform DER -out keys/rsa-1024.pub.der
 //! ```
 //!
 //! Regenerating changes every token and JWKS the testkit produces; commit
@@ -83,10 +86,11 @@ fn ec_p256(dir: &Path, name: &str) -> Result<(), String> {
     write_all(dir, name, pkcs8.as_ref(), spki.as_ref())
 }
 
+/// Also keeps `rsa-1024.pub.der`, the only `rsa-1024` file the testkit embeds.
 fn rsa_1024_with_openssl(dir: &Path, name: &str) -> Result<(), String> {
     let der_path = path(dir, name, "pkcs8.der");
+    let spki_path = path(dir, name, "pub.der");
     let pem_tmp = dir.join(format!("{name}.genpkey.pem.tmp"));
-    let spki_tmp = dir.join(format!("{name}.pub.der.tmp"));
     run(Command::new("openssl")
         .args([
             "genpkey",
@@ -108,12 +112,10 @@ fn rsa_1024_with_openssl(dir: &Path, name: &str) -> Result<(), String> {
         .args(["pkey", "-inform", "DER", "-in"])
         .arg(&der_path)
         .args(["-pubout", "-outform", "DER", "-out"])
-        .arg(&spki_tmp))?;
+        .arg(&spki_path))?;
+    std::fs::remove_file(&pem_tmp).map_err(|err| err.to_string())?;
     let pkcs8 = std::fs::read(&der_path).map_err(|err| err.to_string())?;
-    let spki = std::fs::read(&spki_tmp).map_err(|err| err.to_string())?;
-    for tmp in [&pem_tmp, &spki_tmp] {
-        std::fs::remove_file(tmp).map_err(|err| err.to_string())?;
-    }
+    let spki = std::fs::read(&spki_path).map_err(|err| err.to_string())?;
     write_all(dir, name, &pkcs8, &spki)
 }
 

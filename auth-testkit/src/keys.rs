@@ -6,13 +6,19 @@
 //! `test-ca/`. They are **public test material**: never trust them anywhere.
 //! `cargo run -p auth-testkit --example regenerate_keys` regenerates them.
 //!
+//! `rsa-1024` is **public-only**: aws-lc-rs (rightly) refuses RSA keys below
+//! 2048 bits, so the testkit embeds its public key (`keys/rsa-1024.pub.der`)
+//! and never signs with it. A validator must drop it at load, so tests only
+//! need its JWK, and a token merely naming its `kid` (signed by another key)
+//! proves it unusable.
+//!
 //! | constructor                  | kind       | in [`default_jwks`] | meant for                                   |
 //! |------------------------------|------------|---------------------|---------------------------------------------|
 //! | [`TestKey::rsa_a`]           | RSA 2048   | yes                 | the default signing key                     |
 //! | [`TestKey::rsa_b`]           | RSA 2048   | yes                 | key rotation                                |
 //! | [`TestKey::ec_p256`]         | EC P-256   | yes                 | ES256 tokens                                |
 //! | [`TestKey::rsa_untrusted`]   | RSA 2048   | no                  | the attacker's key                          |
-//! | [`TestKey::rsa_1024`]        | RSA 1024   | no                  | a weak key a validator must drop at load    |
+//! | [`TestKey::rsa_1024`]        | RSA 1024   | no                  | a weak, public-only key to drop at load     |
 //!
 //! Each key is parsed once (a [`OnceLock`] per key) and handed out as a
 //! `&'static TestKey`, so the constructors are cheap enough to call anywhere.
@@ -21,7 +27,9 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use aws_lc_rs::digest;
+use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
 use serde_json::{Map, Value, json};
 
@@ -30,13 +38,14 @@ use crate::base64url;
 const RSA_A_PKCS8: &[u8] = include_bytes!("../keys/rsa-a.pkcs8.der");
 const RSA_B_PKCS8: &[u8] = include_bytes!("../keys/rsa-b.pkcs8.der");
 const RSA_UNTRUSTED_PKCS8: &[u8] = include_bytes!("../keys/rsa-untrusted.pkcs8.der");
+/// Never parsed: aws-lc-rs refuses it. Handed out by [`TestKey::pkcs8_der`].
 const RSA_1024_PKCS8: &[u8] = include_bytes!("../keys/rsa-1024.pkcs8.der");
+/// The SubjectPublicKeyInfo DER of `rsa-1024`, the only part the testkit uses.
+const RSA_1024_SPKI: &[u8] = include_bytes!("../keys/rsa-1024.pub.der");
 const EC_P256_PKCS8: &[u8] = include_bytes!("../keys/ec-p256.pkcs8.der");
 
 /// RSA algorithms a [`TestKey`] of at least 2048 bits signs with.
 const RSA_ALGS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
-/// RSA algorithms the weak 1024-bit key signs with (PKCS#1 v1.5 only).
-const WEAK_RSA_ALGS: &[&str] = &["RS256", "RS384", "RS512"];
 /// Algorithms the P-256 key signs with.
 const EC_ALGS: &[&str] = &["ES256"];
 
@@ -64,24 +73,13 @@ pub struct TestKey {
 
 enum Material {
     Rsa {
-        /// `None` for keys below 2048 bits, which aws-lc-rs refuses to load;
-        /// those sign through [`weak_rsa`].
+        /// `None` for the public-only `rsa-1024`, which aws-lc-rs refuses to
+        /// load as a key pair.
         pair: Option<RsaKeyPair>,
-        /// Modulus, big-endian, no leading zero.
-        n: Vec<u8>,
-        /// Public exponent, big-endian, no leading zero.
-        e: Vec<u8>,
-        /// Private exponent, big-endian, no leading zero.
-        d: Vec<u8>,
-        /// The PKCS#1 `RSAPublicKey` DER.
-        pkcs1_public: Vec<u8>,
-        /// The PKCS#1 `RSAPrivateKey` DER inside the PKCS#8 document.
-        pkcs1_private: &'static [u8],
+        public: rsa::PublicKey,
     },
     Ec {
         pair: EcdsaKeyPair,
-        /// Uncompressed SEC1 point `0x04 || x || y`.
-        point: Vec<u8>,
     },
 }
 
@@ -116,13 +114,27 @@ impl TestKey {
     /// `rsa-1024`: RSA 1024, kid `testkit-rsa-1024`. A weak key that a
     /// validator must drop when loading a JWKS. Not in [`default_jwks`].
     ///
-    /// aws-lc-rs refuses RSA keys below 2048 bits, so this key signs
-    /// (RS256/RS384/RS512 only) through a small, slow, test-only PKCS#1 v1.5
-    /// implementation; its signatures verify with aws-lc-rs'
-    /// `RSA_PKCS1_1024_8192_*_FOR_LEGACY_USE_ONLY`.
+    /// **Public-only**: aws-lc-rs refuses to sign with RSA keys below 2048
+    /// bits, so [`sign`](TestKey::sign) panics for this key. Tests only need
+    /// its [`jwk`](TestKey::jwk); to show it is unusable, sign a token with
+    /// another key that names it:
+    ///
+    /// ```
+    /// use auth_testkit::{TestKey, TokenBuilder};
+    ///
+    /// let weak = TestKey::rsa_1024();
+    /// assert_eq!(weak.bits(), 1024);
+    /// let token = TokenBuilder::delegated().kid(weak.kid()).sign(); // signed by rsa-a
+    /// # assert_eq!(token.split('.').count(), 3);
+    /// ```
     pub fn rsa_1024() -> &'static TestKey {
         static KEY: OnceLock<TestKey> = OnceLock::new();
-        KEY.get_or_init(|| TestKey::load_rsa("rsa-1024", "testkit-rsa-1024", RSA_1024_PKCS8))
+        KEY.get_or_init(|| {
+            let public = rsa::PublicKey::from_der(RSA_1024_SPKI).unwrap_or_else(|err| {
+                panic!("invariant: aws-lc-rs parses checked-in keys/rsa-1024.pub.der: {err}")
+            });
+            TestKey::new_rsa("rsa-1024", "testkit-rsa-1024", RSA_1024_PKCS8, None, public)
+        })
     }
 
     /// `ec-p256`: ECDSA P-256, kid `testkit-ec-p256`, signs ES256. Published
@@ -156,32 +168,30 @@ impl TestKey {
     }
 
     fn load_rsa(name: &'static str, kid: &'static str, pkcs8: &'static [u8]) -> TestKey {
-        let parts = der::rsa_private_key_from_pkcs8(pkcs8).unwrap_or_else(|| {
-            panic!("invariant: checked-in keys/{name}.pkcs8.der is a PKCS#8 RSA private key")
+        let pair = RsaKeyPair::from_pkcs8(pkcs8).unwrap_or_else(|err| {
+            panic!("invariant: aws-lc-rs accepts checked-in keys/{name}.pkcs8.der: {err}")
         });
-        let pair = if parts.n.len() * 8 >= 2048 {
-            Some(RsaKeyPair::from_pkcs8(pkcs8).unwrap_or_else(|err| {
-                panic!("invariant: aws-lc-rs accepts checked-in keys/{name}.pkcs8.der: {err}")
-            }))
-        } else {
-            None
-        };
-        let pkcs1_public = der::rsa_public_key(&parts.n, &parts.e);
-        let spki = der::spki(der::RSA_ALGORITHM_ID, &pkcs1_public);
+        let public = pair.public_key().clone();
+        TestKey::new_rsa(name, kid, pkcs8, Some(pair), public)
+    }
+
+    fn new_rsa(
+        name: &'static str,
+        kid: &'static str,
+        pkcs8: &'static [u8],
+        pair: Option<RsaKeyPair>,
+        public: rsa::PublicKey,
+    ) -> TestKey {
+        let spki = public.as_der().unwrap_or_else(|err| {
+            panic!("invariant: aws-lc-rs encodes the {name} public key as SPKI: {err}")
+        });
         TestKey {
             name,
             kid,
             pkcs8,
-            x5t: thumbprint(&spki),
-            spki,
-            material: Material::Rsa {
-                pair,
-                n: parts.n,
-                e: parts.e,
-                d: parts.d,
-                pkcs1_public,
-                pkcs1_private: parts.pkcs1,
-            },
+            x5t: thumbprint(spki.as_ref()),
+            spki: spki.as_ref().to_vec(),
+            material: Material::Rsa { pair, public },
         }
     }
 
@@ -190,20 +200,22 @@ impl TestKey {
             .unwrap_or_else(|err| {
                 panic!("invariant: checked-in keys/{name}.pkcs8.der is a PKCS#8 P-256 key: {err}")
             });
-        let point = pair.public_key().as_ref().to_vec();
+        let point = pair.public_key().as_ref();
         assert_eq!(
             (point.len(), point.first()),
             (65, Some(&0x04)),
             "invariant: aws-lc-rs returns P-256 public keys as uncompressed SEC1 points"
         );
-        let spki = der::spki(der::EC_P256_ALGORITHM_ID, &point);
+        let spki = pair.public_key().as_der().unwrap_or_else(|err| {
+            panic!("invariant: aws-lc-rs encodes the {name} public key as SPKI: {err}")
+        });
         TestKey {
             name,
             kid,
             pkcs8,
-            x5t: thumbprint(&spki),
-            spki,
-            material: Material::Ec { pair, point },
+            x5t: thumbprint(spki.as_ref()),
+            spki: spki.as_ref().to_vec(),
+            material: Material::Ec { pair },
         }
     }
 
@@ -240,16 +252,17 @@ impl TestKey {
     /// The key size in bits: 2048 or 1024 for RSA (the modulus), 256 for P-256.
     pub fn bits(&self) -> usize {
         match &self.material {
-            Material::Rsa { n, .. } => n.len() * 8,
+            Material::Rsa { public, .. } => public.modulus_len() * 8,
             Material::Ec { .. } => 256,
         }
     }
 
-    /// The algorithms [`sign`](TestKey::sign) accepts for this key.
+    /// The algorithms [`sign`](TestKey::sign) accepts for this key (none for
+    /// the public-only [`TestKey::rsa_1024`]).
     pub fn supported_algs(&self) -> &'static [&'static str] {
         match &self.material {
             Material::Rsa { pair: Some(_), .. } => RSA_ALGS,
-            Material::Rsa { pair: None, .. } => WEAK_RSA_ALGS,
+            Material::Rsa { pair: None, .. } => &[],
             Material::Ec { .. } => EC_ALGS,
         }
     }
@@ -266,22 +279,25 @@ impl TestKey {
     /// ```
     pub fn jwk(&self) -> Value {
         match &self.material {
-            Material::Rsa { n, e, .. } => json!({
+            Material::Rsa { public, .. } => json!({
                 "kty": "RSA",
                 "use": "sig",
                 "kid": self.kid,
                 "x5t": self.x5t,
-                "n": base64url(n),
-                "e": base64url(e),
+                "n": base64url(public.modulus().big_endian_without_leading_zero()),
+                "e": base64url(public.exponent().big_endian_without_leading_zero()),
             }),
-            Material::Ec { point, .. } => json!({
-                "kty": "EC",
-                "use": "sig",
-                "kid": self.kid,
-                "crv": "P-256",
-                "x": base64url(&point[1..33]),
-                "y": base64url(&point[33..65]),
-            }),
+            Material::Ec { pair } => {
+                let point = pair.public_key().as_ref();
+                json!({
+                    "kty": "EC",
+                    "use": "sig",
+                    "kid": self.kid,
+                    "crv": "P-256",
+                    "x": base64url(&point[1..33]),
+                    "y": base64url(&point[33..65]),
+                })
+            }
         }
     }
 
@@ -325,7 +341,7 @@ impl TestKey {
     /// for the EC key.
     pub fn public_key_pkcs1_der(&self) -> Option<&[u8]> {
         match &self.material {
-            Material::Rsa { pkcs1_public, .. } => Some(pkcs1_public),
+            Material::Rsa { public, .. } => Some(public.as_ref()),
             Material::Ec { .. } => None,
         }
     }
@@ -334,7 +350,10 @@ impl TestKey {
     /// without leading zeros; `None` for the EC key.
     pub fn rsa_public_components(&self) -> Option<(&[u8], &[u8])> {
         match &self.material {
-            Material::Rsa { n, e, .. } => Some((n, e)),
+            Material::Rsa { public, .. } => Some((
+                public.modulus().big_endian_without_leading_zero(),
+                public.exponent().big_endian_without_leading_zero(),
+            )),
             Material::Ec { .. } => None,
         }
     }
@@ -344,41 +363,37 @@ impl TestKey {
     pub fn ec_public_point(&self) -> Option<&[u8]> {
         match &self.material {
             Material::Rsa { .. } => None,
-            Material::Ec { point, .. } => Some(point),
+            Material::Ec { pair } => Some(pair.public_key().as_ref()),
         }
     }
 
     /// The private key as PKCS#8 DER: the checked-in `keys/<name>.pkcs8.der`.
+    ///
+    /// For the public-only [`TestKey::rsa_1024`] these are the checked-in
+    /// bytes as they are, for other tools: the testkit never parses them, and
+    /// aws-lc-rs refuses to load them.
     pub fn pkcs8_der(&self) -> &'static [u8] {
         self.pkcs8
     }
 
-    /// The private key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), the
-    /// same as `keys/<name>.pkcs8.pem`.
+    /// [`pkcs8_der`](TestKey::pkcs8_der) as PEM (`-----BEGIN PRIVATE KEY-----`),
+    /// the same as `keys/<name>.pkcs8.pem`.
     pub fn private_key_pem(&self) -> String {
         pem("PRIVATE KEY", self.pkcs8)
-    }
-
-    /// For RSA keys, the private key as PKCS#1 `RSAPrivateKey` DER (the format
-    /// some libraries' `from_rsa_der` expect); `None` for the EC key.
-    pub fn private_key_pkcs1_der(&self) -> Option<&'static [u8]> {
-        match &self.material {
-            Material::Rsa { pkcs1_private, .. } => Some(pkcs1_private),
-            Material::Ec { .. } => None,
-        }
     }
 
     /// Signs `message` with JWS algorithm `alg`, returning the raw JWS
     /// signature bytes.
     ///
-    /// RSA keys sign `RS256`, `RS384`, `RS512`, `PS256`, `PS384`, `PS512`
-    /// (the 1024-bit key only the `RS*` ones); the EC key signs `ES256` in the
-    /// JWS fixed-width `r || s` format (64 bytes). See
+    /// The 2048-bit RSA keys sign `RS256`, `RS384`, `RS512`, `PS256`,
+    /// `PS384`, `PS512`; the EC key signs `ES256` in the JWS fixed-width
+    /// `r || s` format (64 bytes). See
     /// [`supported_algs`](TestKey::supported_algs).
     ///
     /// # Panics
     ///
-    /// On any other combination, with a message naming the key and the
+    /// For the public-only [`TestKey::rsa_1024`], whatever `alg`. On any other
+    /// unsupported combination, with a message naming the key and the
     /// algorithms it supports: this is test code, a wrong combination is a bug
     /// in the test. HMAC and `none` tokens are built by
     /// [`crate::dangerous`].
@@ -409,13 +424,13 @@ impl TestKey {
                     .unwrap_or_else(|err| panic!("aws-lc-rs failed to sign {alg}: {err}"));
                 sig
             }
-            (
-                Material::Rsa {
-                    pair: None, n, d, ..
-                },
-                _,
-            ) if WEAK_RSA_ALGS.contains(&alg) => weak_rsa::sign_pkcs1_v15(alg, n, d, message),
-            (Material::Ec { pair, .. }, "ES256") => pair
+            (Material::Rsa { pair: None, .. }, _) => panic!(
+                "TestKey::sign: {} is public-only: aws-lc-rs cannot sign with sub-2048-bit keys; \
+                 tests only need its JWK (to name it in a token, sign with another key and set \
+                 TokenBuilder::kid)",
+                self.name
+            ),
+            (Material::Ec { pair }, "ES256") => pair
                 .sign(&rng, message)
                 .unwrap_or_else(|err| panic!("aws-lc-rs failed to sign ES256: {err}"))
                 .as_ref()
@@ -525,315 +540,6 @@ pub fn keyset(keys: &[&TestKey]) -> auth_layer::KeySet {
 /// [`keyset`] of [`default_keys`].
 pub fn default_keyset() -> auth_layer::KeySet {
     keyset(&default_keys())
-}
-
-/// Just enough DER to read PKCS#8 RSA keys and write public-key structures
-/// and ECDSA signatures.
-pub(crate) mod der {
-    /// `AlgorithmIdentifier { rsaEncryption, NULL }` (contents of the SEQUENCE).
-    pub(crate) const RSA_ALGORITHM_ID: &[u8] = &[
-        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-    ];
-    /// `AlgorithmIdentifier { id-ecPublicKey, prime256v1 }` (contents of the SEQUENCE).
-    pub(crate) const EC_P256_ALGORITHM_ID: &[u8] = &[
-        0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
-        0x3d, 0x03, 0x01, 0x07,
-    ];
-
-    const SEQUENCE: u8 = 0x30;
-    const INTEGER: u8 = 0x02;
-    const BIT_STRING: u8 = 0x03;
-    const OCTET_STRING: u8 = 0x04;
-
-    /// A DER reader over a byte slice.
-    struct Reader<'a>(&'a [u8]);
-
-    impl<'a> Reader<'a> {
-        /// Reads one element with tag `tag`, returning its contents.
-        fn read(&mut self, tag: u8) -> Option<&'a [u8]> {
-            let (&found, rest) = self.0.split_first()?;
-            if found != tag {
-                return None;
-            }
-            let (&first, mut rest) = rest.split_first()?;
-            let len = if first < 0x80 {
-                usize::from(first)
-            } else {
-                let count = usize::from(first & 0x7f);
-                if count == 0 || count > 4 || rest.len() < count {
-                    return None;
-                }
-                let (len_bytes, after) = rest.split_at(count);
-                rest = after;
-                len_bytes
-                    .iter()
-                    .fold(0usize, |acc, &b| (acc << 8) | usize::from(b))
-            };
-            if rest.len() < len {
-                return None;
-            }
-            let (contents, after) = rest.split_at(len);
-            self.0 = after;
-            Some(contents)
-        }
-    }
-
-    /// The parts of an RSA private key the testkit needs.
-    pub(crate) struct RsaPrivateParts {
-        pub(crate) n: Vec<u8>,
-        pub(crate) e: Vec<u8>,
-        pub(crate) d: Vec<u8>,
-        /// The PKCS#1 `RSAPrivateKey` DER inside the PKCS#8 document.
-        pub(crate) pkcs1: &'static [u8],
-    }
-
-    /// Parses a PKCS#8 `PrivateKeyInfo` holding an `rsaEncryption` key.
-    pub(crate) fn rsa_private_key_from_pkcs8(pkcs8: &'static [u8]) -> Option<RsaPrivateParts> {
-        let mut info = Reader(Reader(pkcs8).read(SEQUENCE)?);
-        info.read(INTEGER)?; // version
-        let algorithm = info.read(SEQUENCE)?;
-        if !algorithm.starts_with(&RSA_ALGORITHM_ID[..11]) {
-            return None;
-        }
-        let pkcs1 = info.read(OCTET_STRING)?;
-        let mut key = Reader(Reader(pkcs1).read(SEQUENCE)?);
-        key.read(INTEGER)?; // version
-        let n = strip_leading_zeros(key.read(INTEGER)?).to_vec();
-        let e = strip_leading_zeros(key.read(INTEGER)?).to_vec();
-        let d = strip_leading_zeros(key.read(INTEGER)?).to_vec();
-        Some(RsaPrivateParts { n, e, d, pkcs1 })
-    }
-
-    /// Drops leading zero bytes (keeps at least one byte).
-    pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
-        let start = bytes
-            .iter()
-            .position(|&b| b != 0)
-            .unwrap_or(bytes.len().saturating_sub(1));
-        &bytes[start..]
-    }
-
-    /// Tag-length-value with a definite DER length.
-    pub(crate) fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let len = contents.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = len.to_be_bytes();
-            let significant = strip_leading_zeros(&bytes);
-            out.push(0x80 | significant.len() as u8);
-            out.extend_from_slice(significant);
-        }
-        out.extend_from_slice(contents);
-        out
-    }
-
-    /// A DER INTEGER holding the unsigned big-endian value `value`.
-    pub(crate) fn unsigned_integer(value: &[u8]) -> Vec<u8> {
-        let value = strip_leading_zeros(value);
-        let mut contents = Vec::with_capacity(value.len() + 1);
-        if value.first().is_some_and(|&b| b & 0x80 != 0) {
-            contents.push(0);
-        }
-        contents.extend_from_slice(value);
-        tlv(INTEGER, &contents)
-    }
-
-    /// PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus, publicExponent }`.
-    pub(crate) fn rsa_public_key(n: &[u8], e: &[u8]) -> Vec<u8> {
-        let mut contents = unsigned_integer(n);
-        contents.extend(unsigned_integer(e));
-        tlv(SEQUENCE, &contents)
-    }
-
-    /// X.509 `SubjectPublicKeyInfo` for `algorithm_id` and `public_key` bytes.
-    pub(crate) fn spki(algorithm_id: &[u8], public_key: &[u8]) -> Vec<u8> {
-        let mut bits = vec![0]; // no unused bits
-        bits.extend_from_slice(public_key);
-        let mut contents = tlv(SEQUENCE, algorithm_id);
-        contents.extend(tlv(BIT_STRING, &bits));
-        tlv(SEQUENCE, &contents)
-    }
-
-    /// ASN.1 `ECDSA-Sig-Value ::= SEQUENCE { r, s }` for a fixed `r || s` signature.
-    pub(crate) fn ecdsa_signature(fixed: &[u8]) -> Vec<u8> {
-        let (r, s) = fixed.split_at(fixed.len() / 2);
-        let mut contents = unsigned_integer(r);
-        contents.extend(unsigned_integer(s));
-        tlv(SEQUENCE, &contents)
-    }
-}
-
-/// RSA PKCS#1 v1.5 signing in plain Rust, for the 1024-bit key that aws-lc-rs
-/// (rightly) refuses to load. Slow, not constant-time, test-only.
-mod weak_rsa {
-    use aws_lc_rs::digest;
-
-    /// `DigestInfo` prefixes from RFC 8017 section 9.2, note 1.
-    const SHA256_PREFIX: &[u8] = &[
-        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-        0x05, 0x00, 0x04, 0x20,
-    ];
-    const SHA384_PREFIX: &[u8] = &[
-        0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
-        0x05, 0x00, 0x04, 0x30,
-    ];
-    const SHA512_PREFIX: &[u8] = &[
-        0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
-        0x05, 0x00, 0x04, 0x40,
-    ];
-
-    /// RSASSA-PKCS1-v1_5 signature of `message` (RS256, RS384 or RS512).
-    pub(super) fn sign_pkcs1_v15(alg: &str, n: &[u8], d: &[u8], message: &[u8]) -> Vec<u8> {
-        let (algorithm, prefix) = match alg {
-            "RS256" => (&digest::SHA256, SHA256_PREFIX),
-            "RS384" => (&digest::SHA384, SHA384_PREFIX),
-            "RS512" => (&digest::SHA512, SHA512_PREFIX),
-            _ => panic!("weak_rsa: unsupported alg {alg:?}"),
-        };
-        let hash = digest::digest(algorithm, message);
-        let k = n.len();
-        let t_len = prefix.len() + hash.as_ref().len();
-        assert!(k >= t_len + 11, "weak_rsa: modulus too short for {alg}");
-        // EM = 0x00 || 0x01 || PS (0xff...) || 0x00 || DigestInfo
-        let mut em = vec![0xff; k];
-        em[0] = 0x00;
-        em[1] = 0x01;
-        em[k - t_len - 1] = 0x00;
-        em[k - t_len..k - hash.as_ref().len()].copy_from_slice(prefix);
-        em[k - hash.as_ref().len()..].copy_from_slice(hash.as_ref());
-        mod_pow(&em, d, n)
-    }
-
-    /// `base^exp mod modulus` (all big-endian, `modulus` odd and without
-    /// leading zeros, `base < modulus`), as `modulus.len()` big-endian bytes.
-    /// Montgomery multiplication over 32-bit limbs.
-    pub(super) fn mod_pow(base: &[u8], exp: &[u8], modulus: &[u8]) -> Vec<u8> {
-        let len = modulus.len().div_ceil(4);
-        let n = limbs(modulus, len);
-        assert!(n[0] & 1 == 1, "weak_rsa: modulus must be odd");
-        // n0inv = -n^-1 mod 2^32 (Newton iteration doubles the correct bits).
-        let mut inv: u32 = 1;
-        for _ in 0..5 {
-            inv = inv.wrapping_mul(2u32.wrapping_sub(n[0].wrapping_mul(inv)));
-        }
-        let n0inv = inv.wrapping_neg();
-
-        // R mod n and R^2 mod n with R = 2^(32 len), by repeated doubling.
-        let mut x = vec![0u32; len + 1];
-        x[0] = 1;
-        for _ in 0..32 * len {
-            double_mod(&mut x, &n);
-        }
-        let r_mod_n = x[..len].to_vec();
-        for _ in 0..32 * len {
-            double_mod(&mut x, &n);
-        }
-        let r2 = x[..len].to_vec();
-
-        let base_m = mont_mul(&limbs(base, len), &r2, &n, n0inv);
-        let mut acc = r_mod_n;
-        for byte in exp {
-            for bit in (0..8).rev() {
-                acc = mont_mul(&acc, &acc, &n, n0inv);
-                if (byte >> bit) & 1 == 1 {
-                    acc = mont_mul(&acc, &base_m, &n, n0inv);
-                }
-            }
-        }
-        let mut one = vec![0u32; len];
-        one[0] = 1;
-        let result = mont_mul(&acc, &one, &n, n0inv);
-        let mut out = Vec::with_capacity(len * 4);
-        for limb in result.iter().rev() {
-            out.extend_from_slice(&limb.to_be_bytes());
-        }
-        out.split_off(out.len() - modulus.len())
-    }
-
-    /// Big-endian bytes to `len` little-endian 32-bit limbs.
-    fn limbs(bytes: &[u8], len: usize) -> Vec<u32> {
-        let mut out = vec![0u32; len];
-        for (i, &byte) in bytes.iter().rev().enumerate() {
-            out[i / 4] |= u32::from(byte) << (8 * (i % 4));
-        }
-        out
-    }
-
-    /// `x = 2x mod n`, for `x < n` held in `n.len() + 1` limbs.
-    fn double_mod(x: &mut [u32], n: &[u32]) {
-        let mut carry = 0u32;
-        for limb in x.iter_mut() {
-            let next = *limb >> 31;
-            *limb = (*limb << 1) | carry;
-            carry = next;
-        }
-        if !less_than(x, n) {
-            subtract(x, n);
-        }
-    }
-
-    /// `t < n`, with `t` one limb longer than `n`.
-    fn less_than(t: &[u32], n: &[u32]) -> bool {
-        if t[n.len()] != 0 {
-            return false;
-        }
-        for i in (0..n.len()).rev() {
-            if t[i] != n[i] {
-                return t[i] < n[i];
-            }
-        }
-        false
-    }
-
-    /// `t -= n`, with `t` one limb longer than `n` and `t >= n`.
-    fn subtract(t: &mut [u32], n: &[u32]) {
-        let mut borrow = 0u64;
-        for i in 0..n.len() {
-            let diff = u64::from(t[i])
-                .wrapping_sub(u64::from(n[i]))
-                .wrapping_sub(borrow);
-            t[i] = diff as u32;
-            borrow = (diff >> 63) & 1;
-        }
-        t[n.len()] = t[n.len()].wrapping_sub(borrow as u32);
-    }
-
-    /// Montgomery product `a * b * R^-1 mod n` (CIOS).
-    fn mont_mul(a: &[u32], b: &[u32], n: &[u32], n0inv: u32) -> Vec<u32> {
-        let len = n.len();
-        let mut t = vec![0u32; len + 2];
-        for &b_i in b {
-            let b_i = u64::from(b_i);
-            let mut carry = 0u64;
-            for j in 0..len {
-                let sum = u64::from(t[j]) + u64::from(a[j]) * b_i + carry;
-                t[j] = sum as u32;
-                carry = sum >> 32;
-            }
-            let sum = u64::from(t[len]) + carry;
-            t[len] = sum as u32;
-            t[len + 1] = (sum >> 32) as u32;
-
-            let m = u64::from(t[0].wrapping_mul(n0inv));
-            let mut carry = (u64::from(t[0]) + m * u64::from(n[0])) >> 32;
-            for j in 1..len {
-                let sum = u64::from(t[j]) + m * u64::from(n[j]) + carry;
-                t[j - 1] = sum as u32;
-                carry = sum >> 32;
-            }
-            let sum = u64::from(t[len]) + carry;
-            t[len - 1] = sum as u32;
-            t[len] = t[len + 1] + (sum >> 32) as u32;
-            t[len + 1] = 0;
-        }
-        if !less_than(&t[..=len], n) {
-            subtract(&mut t[..=len], n);
-        }
-        t.truncate(len);
-        t
-    }
 }
 
 #[cfg(test)]
@@ -991,51 +697,23 @@ mod tests {
     }
 
     #[test]
-    fn weak_key_signatures_verify_with_legacy_params() {
+    fn weak_key_is_public_only_with_a_1024_bit_modulus() {
         let key = TestKey::rsa_1024();
         assert!(
             RsaKeyPair::from_pkcs8(key.pkcs8_der()).is_err(),
             "aws-lc-rs refuses it"
         );
-        let (n, e) = key.rsa_public_components().unwrap();
-        let public = RsaPublicKeyComponents { n, e };
-        let message = b"header.payload";
-        let sig = key.sign("RS256", message);
-        assert_eq!(sig.len(), 128);
-        public
-            .verify(
-                &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
-                message,
-                &sig,
-            )
-            .unwrap();
-        public
-            .verify(
-                &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
-                message,
-                &key.sign("RS512", message),
-            )
-            .unwrap();
-        // ...and never with the production parameters.
-        assert!(
-            public
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, &sig)
-                .is_err()
+        assert!(key.supported_algs().is_empty());
+        let n = crate::base64url_decode(key.jwk()["n"].as_str().unwrap()).unwrap();
+        assert_eq!(n.len(), 128);
+        assert!(n[0] & 0x80 != 0, "the top bit is set: exactly 1024 bits");
+        let (modulus, _) = key.rsa_public_components().unwrap();
+        assert_eq!(modulus, n);
+        assert_eq!(
+            key.public_key_der(),
+            RSA_1024_SPKI,
+            "aws-lc-rs re-encodes it as is"
         );
-    }
-
-    #[test]
-    fn weak_rsa_matches_aws_lc_rs_on_a_2048_bit_key() {
-        // PKCS#1 v1.5 is deterministic, so the hand-rolled path must produce
-        // byte-identical signatures to aws-lc-rs.
-        let key = TestKey::rsa_b();
-        let Material::Rsa { n, d, .. } = &key.material else {
-            unreachable!()
-        };
-        for alg in ["RS256", "RS384", "RS512"] {
-            let ours = weak_rsa::sign_pkcs1_v15(alg, n, d, b"cross-check");
-            assert_eq!(ours, key.sign(alg, b"cross-check"), "{alg}");
-        }
     }
 
     #[test]
@@ -1058,9 +736,12 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "cannot sign with alg \"PS256\"")]
-    fn weak_key_does_not_do_pss() {
-        TestKey::rsa_1024().sign("PS256", b"x");
+    #[should_panic(
+        expected = "rsa-1024 is public-only: aws-lc-rs cannot sign with sub-2048-bit keys; \
+                    tests only need its JWK"
+    )]
+    fn weak_key_does_not_sign() {
+        TestKey::rsa_1024().sign("RS256", b"x");
     }
 
     #[test]
@@ -1070,14 +751,5 @@ mod tests {
             assert!(set.contains_kid(key.kid()), "{}", key.kid());
         }
         assert!(!set.contains_kid(TestKey::rsa_untrusted().kid()));
-    }
-
-    #[test]
-    fn der_helpers() {
-        assert_eq!(der::unsigned_integer(&[0x80]), [0x02, 0x02, 0x00, 0x80]);
-        assert_eq!(der::unsigned_integer(&[0x00, 0x7f]), [0x02, 0x01, 0x7f]);
-        assert_eq!(der::tlv(0x04, &[0; 200])[..3], [0x04, 0x81, 200]);
-        assert_eq!(der::tlv(0x04, &[0; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
-        assert_eq!(der::strip_leading_zeros(&[0, 0]), [0]);
     }
 }
