@@ -136,6 +136,9 @@ pub enum ValidationError {
     InvalidKeyId,
     /// No key in the current key set has the token's `kid` / `x5t`.
     UnknownKey,
+    /// The signing keys are not available: never fetched successfully, or older than the
+    /// configured maximum staleness (the JWKS cache fails closed).
+    KeysUnavailable,
     /// The key named by the header does not fit `alg` (key type, or the JWK's own `alg`).
     KeyAlgorithmMismatch(Algorithm),
     /// The signature does not verify.
@@ -212,6 +215,7 @@ impl ValidationError {
             | ValidationError::InvalidKeyId
             | ValidationError::UnknownKey
             | ValidationError::KeyAlgorithmMismatch(_) => "the token's signing key is not known",
+            ValidationError::KeysUnavailable => "the signing keys are not available",
             ValidationError::InvalidSignature => "the token's signature is invalid",
             ValidationError::MissingClaim(_) | ValidationError::InvalidClaim(_) => {
                 "the token's claims are invalid"
@@ -289,6 +293,11 @@ impl fmt::Display for ValidationError {
             ValidationError::UnknownKey => f.write_str(
                 "no key in the current key set has the token's kid; the key may have rolled \
                  (the key set is refreshed) or the token comes from another identity provider",
+            ),
+            ValidationError::KeysUnavailable => f.write_str(
+                "the identity provider's signing keys are not available (never fetched, or older \
+                 than the configured maximum staleness); check that the metadata and JWKS URLs \
+                 are reachable (the JWKS cache logs each failed fetch)",
             ),
             ValidationError::KeyAlgorithmMismatch(alg) => {
                 write!(f, "the signing key named by the header cannot verify {alg}")

@@ -47,7 +47,7 @@ pub use algorithm::Algorithm;
 pub use claims::{Claims, Groups, Scopes, TokenKind};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{BuildError, ErrorCode, IssuerVersion, TokenPart, ValidationError};
-pub use jwks::{KeySet, KeySetError};
+pub use jwks::{JwksCache, JwksCacheBuilder, JwksError, JwksStats, KeySet, KeySetError};
 pub use validator::{
     DEFAULT_INSTANCE, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, DEFAULT_V1_ISSUER_BASE,
     DangerousValidatorBuilder, MAX_SAFE_LEEWAY, Validator, ValidatorBuilder,

@@ -37,6 +37,7 @@
 //! ```
 
 pub mod dangerous;
+pub mod jwks_server;
 pub mod keys;
 pub mod mint;
 
