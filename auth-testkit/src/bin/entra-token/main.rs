@@ -5,6 +5,7 @@
 //! ```text
 //! entra-token inspect TOKEN            # header, claims, and an Entra reading with warnings
 //! entra-token verify --jwks keys.json --tenant TID --audience AUD [--at UNIX] TOKEN
+//! entra-token verify --authority https://login.microsoftonline.com/TID --audience AUD TOKEN
 //! entra-token mint --scopes Case.Create  # a test token from the testkit keys
 //! entra-token jwks                     # the testkit's public keys, for verify --jwks
 //! entra-token demo                     # mint and verify a few tokens, good and bad
@@ -17,7 +18,7 @@ mod reading;
 use std::io::Read as _;
 use std::process::ExitCode;
 
-use auth_layer::{Algorithm, FixedClock, KeySet, Validator};
+use auth_layer::{Algorithm, FixedClock, JwksCache, KeySet, Validator};
 use auth_testkit::{TestKey, TokenBuilder, ids};
 use clap::{Args, Parser, Subcommand};
 
@@ -55,8 +56,18 @@ enum Command {
 #[derive(Args)]
 struct VerifyArgs {
     /// A JWKS file (`{"keys": [...]}`).
-    #[arg(long, value_name = "FILE")]
-    jwks: String,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "authority",
+        conflicts_with = "authority"
+    )]
+    jwks: Option<String>,
+    /// An OIDC authority (e.g. https://login.microsoftonline.com/{tenant-id}): discovery, then
+    /// the JWKS over the network, through auth-layer's JWKS cache. Sets the instance and, when
+    /// its last segment is a tenant id, the tenant, unless given.
+    #[arg(long, value_name = "URL")]
+    authority: Option<String>,
     /// An accepted tenant id (repeatable). Accepts both its v1 and v2 Entra issuers.
     #[arg(long = "tenant", value_name = "TID")]
     tenants: Vec<String>,
@@ -185,10 +196,32 @@ fn read_token(arg: Option<String>) -> Result<String, String> {
     Ok(t.to_owned())
 }
 
+/// Splits an authority URL into (instance, last path segment), ignoring a trailing `/v2.0`.
+fn split_authority(authority: &str) -> Option<(&str, &str)> {
+    let trimmed = authority.trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/v2.0").unwrap_or(trimmed);
+    trimmed
+        .rsplit_once('/')
+        .filter(|(base, _)| base.contains("://") && !base.ends_with('/'))
+}
+
 fn build_validator(args: &VerifyArgs) -> Result<Validator, String> {
     let mut b = Validator::builder();
-    if let Some(instance) = &args.instance {
-        b = b.instance(instance.as_str());
+    let from_authority = args.authority.as_deref().and_then(split_authority);
+    if let Some(instance) = args
+        .instance
+        .as_deref()
+        .or(from_authority.map(|(base, _)| base))
+    {
+        b = b.instance(instance);
+    }
+    if args.tenants.is_empty()
+        && !args.any_tenant
+        && args.issuers.is_empty()
+        && let Some((_, tenant)) = from_authority
+        && is_guid_like(tenant)
+    {
+        b = b.tenant_id(tenant);
     }
     if let Some(base) = &args.v1_issuer_base {
         b = b.v1_issuer_base(base.as_str());
@@ -232,19 +265,34 @@ fn is_guid_like(s: &str) -> bool {
 
 fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     let validator = build_validator(&args)?;
-    let document = std::fs::read(&args.jwks)
-        .map_err(|e| format!("cannot read the JWKS file {:?}: {e}", args.jwks))?;
-    let keys = KeySet::from_jwks_json(&document)
-        .map_err(|e| format!("the JWKS file {:?} is not usable: {e}", args.jwks))?;
-    for dropped in keys.dropped() {
-        eprintln!(
-            "note: key {} dropped at load: {}",
-            dropped.kid.as_deref().unwrap_or("(no kid)"),
-            dropped.reason
-        );
-    }
     let token = read_token(args.token.clone())?;
-    match validator.validate(&token, &keys) {
+    let outcome = match (&args.jwks, &args.authority) {
+        (Some(path), _) => {
+            let document = std::fs::read(path)
+                .map_err(|e| format!("cannot read the JWKS file {path:?}: {e}"))?;
+            let keys = KeySet::from_jwks_json(&document)
+                .map_err(|e| format!("the JWKS file {path:?} is not usable: {e}"))?;
+            report_dropped(&keys);
+            validator.validate(&token, &keys)
+        }
+        (None, Some(authority)) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start an async runtime: {e}"))?;
+            runtime.block_on(async {
+                let cache = JwksCache::builder()
+                    .authority(authority.as_str())
+                    .build()
+                    .await
+                    .map_err(|e| format!("cannot load the signing keys from {authority}: {e}"))?;
+                report_dropped(&cache.keys());
+                Ok::<_, String>(cache.validate(&validator, &token).await)
+            })?
+        }
+        (None, None) => return Err("give --jwks FILE or --authority URL".into()),
+    };
+    match outcome {
         Ok(claims) => {
             println!("{}", reading::summary(&claims));
             Ok(ExitCode::SUCCESS)
@@ -253,6 +301,16 @@ fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
             println!("invalid: {err}");
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+fn report_dropped(keys: &KeySet) {
+    for dropped in keys.dropped() {
+        eprintln!(
+            "note: key {} dropped at load: {}",
+            dropped.kid.as_deref().unwrap_or("(no kid)"),
+            dropped.reason
+        );
     }
 }
 
