@@ -35,23 +35,42 @@
 #![warn(missing_docs)]
 
 mod algorithm;
+mod authenticate;
+mod authenticator;
+pub mod authorize;
+mod bearer;
+mod challenge;
 mod claims;
 mod clock;
 mod error;
 mod json;
 pub mod jwks;
 mod jws;
+mod principal;
+mod require_role;
+mod require_scope;
+mod require_scope_or_role;
 mod validator;
+mod verified_cache;
 
 pub use algorithm::Algorithm;
+pub use authenticate::AuthenticateLayer;
+pub use authenticator::{Authenticator, AuthenticatorBuilder, AuthenticatorError, AuthenticatorStats};
+pub use bearer::{bearer_token, bearer_token_from_parts};
+pub use challenge::{AuthError, BodyStyle, Challenge, ErrorBody, Insufficient};
 pub use claims::{Claims, Groups, Scopes, TokenKind};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{BuildError, ErrorCode, IssuerVersion, TokenPart, ValidationError};
 pub use jwks::{JwksCache, JwksCacheBuilder, JwksError, JwksStats, KeySet, KeySetError};
+pub use principal::Principal;
+pub use require_role::RequireRole;
+pub use require_scope::RequireScope;
+pub use require_scope_or_role::RequireScopeOrRole;
 pub use validator::{
     DEFAULT_INSTANCE, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, DEFAULT_V1_ISSUER_BASE,
     DangerousValidatorBuilder, MAX_SAFE_LEEWAY, Validator, ValidatorBuilder,
 };
+pub use verified_cache::DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY;
 
 /// The README's examples, compiled and run as doc tests so they stay true.
 #[cfg(doctest)]

@@ -263,7 +263,7 @@ impl Validator {
         Ok(())
     }
 
-    fn check_lifetime(&self, claims: &Claims) -> Result<(), ValidationError> {
+    pub(crate) fn check_lifetime(&self, claims: &Claims) -> Result<(), ValidationError> {
         let cfg = &*self.inner;
         let now = cfg.clock.now();
         let late = now - (claims.expires_at() + cfg.leeway);

@@ -1,0 +1,502 @@
+//! The [`Authenticator`]: one shared handle that validates bearer tokens for every layer and
+//! extractor of a service.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::challenge::{BodyStyle, Challenge};
+use crate::verified_cache::{DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY, VerifiedTokenCache};
+use crate::{
+    BuildError, DEFAULT_INSTANCE, JwksCache, JwksError, KeySet, Principal, ValidationError,
+    Validator, ValidatorBuilder,
+};
+
+/// Validates bearer tokens: a [`Validator`], the [`JwksCache`] that supplies its keys, and a
+/// cache of verified tokens. Cheap to clone (`Arc` inside); build one at startup and share it
+/// with every layer and extractor.
+///
+/// ```
+/// use auth_layer::Authenticator;
+/// use auth_testkit::{TokenBuilder, default_keyset, ids};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // In production: .tenant_id(..).client_id(..) and the keys come from Entra's discovery
+/// // document. In tests, hand it the testkit's keys.
+/// let auth = Authenticator::builder()
+///     .tenant_id(ids::TENANT_ID)
+///     .client_id(ids::API_CLIENT_ID)
+///     .keys(default_keyset())
+///     .build()?;
+/// let principal = auth.authenticate(&TokenBuilder::delegated().sign()).await?;
+/// assert_eq!(principal.name(), Some(ids::USER_NAME));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    validator: Validator,
+    jwks: JwksCache,
+    verified: Option<VerifiedTokenCache>,
+    challenge: Challenge,
+    full_validations: AtomicU64,
+    cache_hits: AtomicU64,
+}
+
+/// Counters of an [`Authenticator`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthenticatorStats {
+    /// Full validations run (signature verified), successful or not.
+    pub full_validations: u64,
+    /// Requests answered from the verified-token cache.
+    pub cache_hits: u64,
+    /// Entries in the verified-token cache.
+    pub cached_tokens: usize,
+}
+
+impl Authenticator {
+    /// Starts a configuration.
+    pub fn builder() -> AuthenticatorBuilder {
+        AuthenticatorBuilder::default()
+    }
+
+    /// A configuration from the Azure SDK's environment variables: `AZURE_TENANT_ID`,
+    /// `AZURE_CLIENT_ID` (this API's application id), and `AZURE_AUTHORITY_HOST` (default
+    /// `https://login.microsoftonline.com`).
+    ///
+    /// # Errors
+    /// [`AuthenticatorError::MissingVariable`] when `AZURE_TENANT_ID` or `AZURE_CLIENT_ID` is
+    /// not set.
+    pub fn from_env() -> Result<AuthenticatorBuilder, AuthenticatorError> {
+        let var = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(AuthenticatorError::MissingVariable(name))
+        };
+        let mut b = Authenticator::builder()
+            .tenant_id(var("AZURE_TENANT_ID")?.trim())
+            .client_id(var("AZURE_CLIENT_ID")?.trim());
+        if let Ok(host) = var("AZURE_AUTHORITY_HOST") {
+            b = b.instance(host.trim());
+        }
+        Ok(b)
+    }
+
+    /// Validates `token` (the bearer value): from the verified-token cache when it holds it,
+    /// otherwise in full; an unknown `kid` waits for one (shared, rate-limited) key refresh.
+    ///
+    /// # Errors
+    /// The [`ValidationError`] that refused the token.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, ValidationError> {
+        if let Some(outcome) = self.authenticate_now(token) {
+            return outcome;
+        }
+        let inner = &self.inner;
+        inner.full_validations.fetch_add(1, Ordering::Relaxed);
+        let claims = inner.jwks.validate(&inner.validator, token).await?;
+        Ok(self.remember(token, claims))
+    }
+
+    /// Validates `token` without waiting: `None` when the answer depends on a key fetch (the
+    /// keys are not loaded yet, or the `kid` is unknown and a refresh could fix that); then use
+    /// [`authenticate`](Self::authenticate).
+    pub fn authenticate_now(&self, token: &str) -> Option<Result<Principal, ValidationError>> {
+        let inner = &self.inner;
+        if let Some(principal) = self.cached(token) {
+            return Some(Ok(principal));
+        }
+        let outcome = inner.jwks.validate_now(&inner.validator, token)?;
+        inner.full_validations.fetch_add(1, Ordering::Relaxed);
+        Some(outcome.map(|claims| self.remember(token, claims)))
+    }
+
+    /// Validates `token` without ever waiting: an unknown `kid` starts a background refresh
+    /// (rate-limited) and fails with [`ValidationError::UnknownKey`] at once, so a client
+    /// retrying a moment later succeeds. For synchronous call sites such as a tonic
+    /// interceptor.
+    ///
+    /// # Errors
+    /// The [`ValidationError`] that refused the token.
+    pub fn authenticate_cached(&self, token: &str) -> Result<Principal, ValidationError> {
+        let inner = &self.inner;
+        if let Some(principal) = self.cached(token) {
+            return Ok(principal);
+        }
+        inner.full_validations.fetch_add(1, Ordering::Relaxed);
+        let claims = inner.jwks.validate_cached(&inner.validator, token)?;
+        Ok(self.remember(token, claims))
+    }
+
+    fn cached(&self, token: &str) -> Option<Principal> {
+        let inner = &self.inner;
+        let cache = inner.verified.as_ref()?;
+        let principal = cache.get(token, &inner.validator, &inner.jwks.keys())?;
+        inner.cache_hits.fetch_add(1, Ordering::Relaxed);
+        Some(principal)
+    }
+
+    fn remember(&self, token: &str, claims: crate::Claims) -> Principal {
+        let principal = Principal::new(claims);
+        if let Some(cache) = &self.inner.verified {
+            cache.insert(token, &principal);
+        }
+        principal
+    }
+
+    /// How refusals are rendered.
+    pub fn challenge(&self) -> &Challenge {
+        &self.inner.challenge
+    }
+
+    /// The validator.
+    pub fn validator(&self) -> &Validator {
+        &self.inner.validator
+    }
+
+    /// The key cache.
+    pub fn jwks(&self) -> &JwksCache {
+        &self.inner.jwks
+    }
+
+    /// Counters, for tests and metrics.
+    pub fn stats(&self) -> AuthenticatorStats {
+        let inner = &self.inner;
+        AuthenticatorStats {
+            full_validations: inner.full_validations.load(Ordering::Relaxed),
+            cache_hits: inner.cache_hits.load(Ordering::Relaxed),
+            cached_tokens: inner.verified.as_ref().map_or(0, VerifiedTokenCache::len),
+        }
+    }
+
+    /// The verified-token cache's capacity in entries (0 when disabled).
+    pub fn verified_token_cache_capacity(&self) -> u64 {
+        self.inner
+            .verified
+            .as_ref()
+            .map_or(0, VerifiedTokenCache::capacity)
+    }
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("validator", &self.inner.validator)
+            .field("jwks", &self.inner.jwks)
+            .field("verified_token_cache", &self.inner.verified.is_some())
+            .field("challenge", &self.inner.challenge)
+            .finish()
+    }
+}
+
+/// Why an [`Authenticator`] could not be built.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthenticatorError {
+    /// The validator configuration is invalid.
+    #[error(transparent)]
+    Validator(#[from] BuildError),
+    /// The key source is invalid, or (for [`AuthenticatorBuilder::build_and_fetch`]) the first
+    /// fetch failed.
+    #[error(transparent)]
+    Jwks(#[from] JwksError),
+    /// An environment variable [`Authenticator::from_env`] needs is not set.
+    #[error("the environment variable {0} is not set")]
+    MissingVariable(&'static str),
+    /// No key source: set a tenant (Entra discovery), `issuer_discovery`, `jwks`, or `keys`.
+    #[error(
+        "no key source: set tenant_id (Entra discovery), issuer_discovery, jwks_uri, jwks or keys"
+    )]
+    NoKeySource,
+}
+
+enum KeySource {
+    Cache(JwksCache),
+    Static(KeySet),
+    JwksUri(String),
+    Discovery(String),
+}
+
+/// Configures an [`Authenticator`].
+///
+/// The common case is Entra: `tenant_id` + `client_id` (+ App ID URIs with `audience`), and
+/// the keys come from `{instance}/{tenant}/v2.0/.well-known/openid-configuration`. For other
+/// OIDC providers use [`issuer`](Self::issuer) (keys by discovery from that issuer). Anything
+/// the validator offers is reachable through [`validator`](Self::validator); the key cache's
+/// settings through [`jwks`](Self::jwks) with your own [`JwksCache`].
+#[must_use]
+pub struct AuthenticatorBuilder {
+    validator: ValidatorBuilder,
+    tenants: Vec<String>,
+    multi_tenant: bool,
+    instance: String,
+    keys: Option<KeySource>,
+    min_refresh_interval: Option<Duration>,
+    http_client: Option<reqwest::Client>,
+    verified_capacity: Option<usize>,
+    challenge: Challenge,
+}
+
+impl Default for AuthenticatorBuilder {
+    fn default() -> Self {
+        Self {
+            validator: Validator::builder(),
+            tenants: Vec::new(),
+            multi_tenant: false,
+            instance: DEFAULT_INSTANCE.to_owned(),
+            keys: None,
+            min_refresh_interval: None,
+            http_client: None,
+            verified_capacity: Some(DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY),
+            challenge: Challenge::default(),
+        }
+    }
+}
+
+impl AuthenticatorBuilder {
+    /// This API's Entra tenant: accepts its v1 and v2 issuers, and fetches its keys by
+    /// discovery (unless a key source is set). Call again to allow several tenants.
+    pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
+        let tid = tenant_id.into();
+        self.tenants.push(tid.clone());
+        self.validator = self.validator.tenant_id(tid);
+        self
+    }
+
+    /// Accepts tokens of any Entra tenant (multi-tenant apps), optionally filtered; keys come
+    /// from the `organizations` discovery document.
+    pub fn any_tenant(mut self) -> Self {
+        self.multi_tenant = true;
+        self.validator = self.validator.any_tenant();
+        self
+    }
+
+    /// This API's application (client) id: accepts `aud` = the GUID and `api://{client id}`.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.validator = self.validator.client_id(client_id);
+        self
+    }
+
+    /// Also accepts this audience (an App ID URI such as `api://my-api`).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.validator = self.validator.audience(audience);
+        self
+    }
+
+    /// The Entra instance (authority host), default `https://login.microsoftonline.com`;
+    /// the emulator's base URL in tests.
+    pub fn instance(mut self, instance: impl Into<String>) -> Self {
+        let instance = instance.into();
+        self.instance = instance.trim_end_matches('/').to_owned();
+        self.validator = self.validator.instance(instance);
+        self
+    }
+
+    /// A non-Entra OIDC provider: accepts this exact issuer and fetches keys by discovery from
+    /// `{issuer}/.well-known/openid-configuration` (unless a key source is set).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        if self.keys.is_none() {
+            self.keys = Some(KeySource::Discovery(issuer.clone()));
+        }
+        self.validator = self.validator.issuer(issuer);
+        self
+    }
+
+    /// Any other validator setting, e.g. `|v| v.leeway(Duration::from_secs(30))`.
+    pub fn validator(
+        mut self,
+        configure: impl FnOnce(ValidatorBuilder) -> ValidatorBuilder,
+    ) -> Self {
+        self.validator = configure(self.validator);
+        self
+    }
+
+    /// Use this key cache (configured as you like).
+    pub fn jwks(mut self, cache: JwksCache) -> Self {
+        self.keys = Some(KeySource::Cache(cache));
+        self
+    }
+
+    /// Fetch keys from this JWKS URL (no discovery).
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
+        self.keys = Some(KeySource::JwksUri(url.into()));
+        self
+    }
+
+    /// Use this fixed key set (tests, air-gapped deployments).
+    pub fn keys(mut self, keys: KeySet) -> Self {
+        self.keys = Some(KeySource::Static(keys));
+        self
+    }
+
+    /// The kid-miss refresh window of the key cache this builder creates (default 5 minutes).
+    pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.min_refresh_interval = Some(interval);
+        self
+    }
+
+    /// The HTTP client for metadata and key fetches (proxy, extra root CA, timeouts).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// The verified-token cache's capacity in entries (default 10,000).
+    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
+        self.verified_capacity = Some(capacity);
+        self
+    }
+
+    /// Validate every request in full (no verified-token cache).
+    pub fn no_verified_token_cache(mut self) -> Self {
+        self.verified_capacity = None;
+        self
+    }
+
+    /// The `realm` of `WWW-Authenticate` challenges.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.challenge.realm = Some(realm.into());
+        self
+    }
+
+    /// Adds RFC 9728's `resource_metadata` parameter to challenges.
+    pub fn resource_metadata(mut self, url: impl Into<String>) -> Self {
+        self.challenge.resource_metadata = Some(url.into());
+        self
+    }
+
+    /// Refusals carry an RFC 9457 `application/problem+json` body (default: empty).
+    pub fn problem_json(mut self) -> Self {
+        self.challenge.body = BodyStyle::ProblemJson;
+        self
+    }
+
+    /// Builds the authenticator. Remote keys are fetched lazily: the first request waits for
+    /// the first fetch. Must run inside a Tokio runtime when keys are remote.
+    ///
+    /// # Errors
+    /// An invalid validator or key-source configuration.
+    pub fn build(self) -> Result<Authenticator, AuthenticatorError> {
+        let (validator, builder, verified, challenge) = self.parts()?;
+        let jwks = match builder {
+            Ok(cache) => cache,
+            Err(b) => b.build_lazy()?,
+        };
+        Ok(Authenticator::assemble(
+            validator, jwks, verified, challenge,
+        ))
+    }
+
+    /// Builds the authenticator and waits for the first key fetch, so configuration and
+    /// network errors surface at startup.
+    ///
+    /// # Errors
+    /// An invalid configuration, or the first fetch failing.
+    pub async fn build_and_fetch(self) -> Result<Authenticator, AuthenticatorError> {
+        let (validator, builder, verified, challenge) = self.parts()?;
+        let jwks = match builder {
+            Ok(cache) => cache,
+            Err(b) => b.build().await?,
+        };
+        Ok(Authenticator::assemble(
+            validator, jwks, verified, challenge,
+        ))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn parts(
+        self,
+    ) -> Result<
+        (
+            Validator,
+            Result<JwksCache, crate::JwksCacheBuilder>,
+            Option<usize>,
+            Challenge,
+        ),
+        AuthenticatorError,
+    > {
+        let validator = self.validator.build()?;
+        let source = match self.keys {
+            Some(source) => source,
+            None if self.multi_tenant => {
+                KeySource::Discovery(format!("{}/organizations", self.instance))
+            }
+            None => match self.tenants.first() {
+                Some(tid) => {
+                    KeySource::Discovery(format!("{}/{}", self.instance, tid.to_ascii_lowercase()))
+                }
+                None => return Err(AuthenticatorError::NoKeySource),
+            },
+        };
+        let mut b = JwksCache::builder();
+        b = match source {
+            KeySource::Cache(cache) => {
+                return Ok((validator, Ok(cache), self.verified_capacity, self.challenge));
+            }
+            KeySource::Static(keys) => {
+                return Ok((
+                    validator,
+                    Ok(JwksCache::from_static(keys)),
+                    self.verified_capacity,
+                    self.challenge,
+                ));
+            }
+            KeySource::JwksUri(url) => b.jwks_uri(url),
+            KeySource::Discovery(authority) if self.multi_tenant => b
+                .authority(authority)
+                .expected_issuer(format!("{}/{{tenantid}}/v2.0", self.instance)),
+            KeySource::Discovery(authority) if self.tenants.is_empty() => {
+                // A plain OIDC issuer: discovery sits at {issuer}/.well-known/….
+                let issuer = authority.clone();
+                b.metadata_url(format!(
+                    "{}/.well-known/openid-configuration",
+                    authority.trim_end_matches('/')
+                ))
+                .expected_issuer(issuer)
+            }
+            KeySource::Discovery(authority) => b.authority(authority),
+        };
+        if let Some(interval) = self.min_refresh_interval {
+            b = b.min_refresh_interval(interval);
+        }
+        if let Some(client) = self.http_client {
+            b = b.http_client(client);
+        }
+        Ok((validator, Err(b), self.verified_capacity, self.challenge))
+    }
+}
+
+impl fmt::Debug for AuthenticatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthenticatorBuilder")
+            .field("validator", &self.validator)
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    fn assemble(
+        validator: Validator,
+        jwks: JwksCache,
+        verified: Option<usize>,
+        challenge: Challenge,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                validator,
+                jwks,
+                verified: verified.map(VerifiedTokenCache::new),
+                challenge,
+                full_validations: AtomicU64::new(0),
+                cache_hits: AtomicU64::new(0),
+            }),
+        }
+    }
+}
