@@ -31,7 +31,8 @@ pub enum AuthError {
 /// What a valid token lacked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Insufficient {
-    /// The scopes or roles the route requires (rendered in the challenge's `scope` parameter).
+    /// The scopes or roles the route requires (rendered in the challenge's `scope` parameter,
+    /// which is left out when this is empty).
     pub required: Vec<String>,
     /// A fixed, client-safe explanation.
     pub reason: &'static str,
@@ -86,7 +87,9 @@ impl AuthError {
             params.push(("error", code.as_str().to_owned()));
             params.push(("error_description", self.description().to_owned()));
         }
-        if let AuthError::InsufficientScope(i) = self {
+        if let AuthError::InsufficientScope(i) = self
+            && !i.required.is_empty()
+        {
             params.push(("scope", i.required.join(" ")));
         }
         if let Some(url) = &challenge.resource_metadata {
