@@ -43,6 +43,8 @@ mod challenge;
 mod claims;
 mod clock;
 mod error;
+#[cfg(feature = "tonic")]
+pub mod grpc;
 mod json;
 pub mod jwks;
 mod jws;

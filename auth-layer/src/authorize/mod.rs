@@ -1,5 +1,5 @@
 //! The service behind every authentication layer: find the principal (in the request's
-//! extensions, or by validating its bearer token once), apply the layer's [`Policy`], then call
+//! extensions, or by validating its bearer token once), apply the layer's policy, then call
 //! the inner service or refuse.
 
 mod future;
