@@ -11,9 +11,13 @@
 //! - [`dangerous`]: tokens that are broken on purpose (`alg: none`, HMAC key
 //!   confusion, duplicate members, non-canonical base64url, bad ECDSA
 //!   signatures, ...), so that security tests read as a table.
+//! - [`emulator`]: a local Entra ID ([`Emulator`]) on `127.0.0.1:0`: discovery, keys, a
+//!   sign-in page and a token endpoint that enforces the tenant's app registrations (also the
+//!   `entra-emulator` binary; see `docs/emulator.md`).
 //!
-//! Nothing here touches the network, and every key is public test material:
-//! never use this crate outside tests.
+//! Nothing here leaves the machine (the emulator and the JWKS server listen on
+//! loopback only), and every key is public test material: never use this crate
+//! outside tests.
 //!
 //! ```
 //! use auth_testkit::{TestKey, TokenBuilder, ids};
@@ -37,10 +41,12 @@
 //! ```
 
 pub mod dangerous;
+pub mod emulator;
 pub mod jwks_server;
 pub mod keys;
 pub mod mint;
 
+pub use emulator::{Emulator, EmulatorBuilder};
 pub use keys::{
     TestKey, default_jwks, default_jwks_json, default_keys, default_keyset, jwks, jwks_json, keyset,
 };

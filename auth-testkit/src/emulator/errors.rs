@@ -1,0 +1,185 @@
+//! Entra-style errors: `{"error", "error_description": "AADSTSnnnnn: …", "error_codes": [n],
+//! "timestamp", "trace_id", "correlation_id", "error_uri"}` (plus `suberror` / `claims` where
+//! Entra sends them), with Entra's HTTP statuses.
+
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// One AADSTS error, ready to render as JSON or to put in a redirect.
+#[derive(Clone, Debug)]
+pub(crate) struct AadError {
+    pub(crate) status: StatusCode,
+    pub(crate) error: &'static str,
+    pub(crate) code: u32,
+    pub(crate) message: String,
+    pub(crate) suberror: Option<&'static str>,
+}
+
+impl AadError {
+    pub(crate) fn new(
+        status: StatusCode,
+        error: &'static str,
+        code: u32,
+        message: impl Into<String>,
+    ) -> Self {
+        AadError {
+            status,
+            error,
+            code,
+            message: message.into(),
+            suberror: None,
+        }
+    }
+
+    /// 400 with this OAuth error and code.
+    pub(crate) fn bad(error: &'static str, code: u32, message: impl Into<String>) -> Self {
+        AadError::new(StatusCode::BAD_REQUEST, error, code, message)
+    }
+
+    pub(crate) fn with_suberror(mut self, suberror: &'static str) -> Self {
+        self.suberror = Some(suberror);
+        self
+    }
+
+    /// `AADSTSnnnnn: message`.
+    pub(crate) fn description(&self) -> String {
+        format!("AADSTS{}: {}", self.code, self.message)
+    }
+
+    /// The JSON body.
+    pub(crate) fn body(&self, base_url: &str, correlation_id: &str, now: i64) -> Value {
+        let trace_id = new_guid();
+        let timestamp = format_timestamp(now);
+        let mut body = Map::new();
+        body.insert("error".into(), json!(self.error));
+        body.insert(
+            "error_description".into(),
+            json!(format!(
+                "{}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}",
+                self.description()
+            )),
+        );
+        body.insert("error_codes".into(), json!([self.code]));
+        body.insert("timestamp".into(), json!(timestamp));
+        body.insert("trace_id".into(), json!(trace_id));
+        body.insert("correlation_id".into(), json!(correlation_id));
+        body.insert(
+            "error_uri".into(),
+            json!(format!("{base_url}/error?code={}", self.code)),
+        );
+        if let Some(suberror) = self.suberror {
+            body.insert("suberror".into(), json!(suberror));
+        }
+        Value::Object(body)
+    }
+
+    /// The JSON response.
+    pub(crate) fn response(&self, base_url: &str, headers: &HeaderMap, now: i64) -> Response {
+        let correlation_id = correlation_id(headers);
+        let mut response = (
+            self.status,
+            axum::Json(self.body(base_url, &correlation_id, now)),
+        )
+            .into_response();
+        no_store(&mut response);
+        if self.status == StatusCode::UNAUTHORIZED
+            && let Ok(value) = "Basic realm=\"\"".parse()
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// Entra echoes `client-request-id` as the correlation id; otherwise a fresh one.
+pub(crate) fn correlation_id(headers: &HeaderMap) -> String {
+    headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .map_or_else(new_guid, str::to_owned)
+}
+
+/// `Cache-Control: no-store` and `Pragma: no-cache`, as Entra sends with tokens and errors.
+pub(crate) fn no_store(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store, no-cache"),
+    );
+    headers.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+}
+
+/// A random GUID (version 4).
+pub(crate) fn new_guid() -> String {
+    let mut b = random_bytes::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// `N` random bytes from the system generator (zeros if it fails, which it does not).
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    use aws_lc_rs::rand::SecureRandom as _;
+    let mut b = [0u8; N];
+    let _ = aws_lc_rs::rand::SystemRandom::new().fill(&mut b);
+    b
+}
+
+/// An opaque random token: 32 random bytes, base64url.
+pub(crate) fn random_token() -> String {
+    crate::base64url(random_bytes::<32>())
+}
+
+/// `2024-05-01 12:34:56Z`, Entra's `timestamp` format.
+pub(crate) fn format_timestamp(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_formatted_like_entra() {
+        assert_eq!(format_timestamp(0), "1970-01-01 00:00:00Z");
+        assert_eq!(format_timestamp(1_700_000_000), "2023-11-14 22:13:20Z");
+        assert_eq!(format_timestamp(951_782_400), "2000-02-29 00:00:00Z");
+    }
+
+    #[test]
+    fn guids_are_random_v4() {
+        let a = new_guid();
+        assert_ne!(a, new_guid());
+        assert!(crate::emulator::tenant::is_guid(&a));
+        assert_eq!(&a[14..15], "4");
+    }
+}
