@@ -1,6 +1,6 @@
 //! [`AppPrincipal`]: an application calling as itself with an app-only token.
 
-use auth_layer::{Authenticator, Claims, Principal, TokenKind};
+use auth_layer::{Authenticator, Claims, Principal, Strs, TokenKind};
 use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
@@ -86,7 +86,7 @@ impl AppPrincipal {
     }
 
     /// `roles`: the application permissions granted to the caller.
-    pub fn roles(&self) -> &[String] {
+    pub fn roles(&self) -> Strs<'_> {
         self.principal.roles()
     }
 

@@ -1,6 +1,6 @@
 //! [`DelegatedUser`]: the signed-in user behind a delegated token.
 
-use auth_layer::{Authenticator, Claims, Principal, Scopes, TokenKind};
+use auth_layer::{Authenticator, Claims, Principal, Scopes, Strs, TokenKind};
 use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
@@ -106,7 +106,7 @@ impl DelegatedUser {
     }
 
     /// `roles`: the app roles assigned to the user (or to a group of theirs).
-    pub fn roles(&self) -> &[String] {
+    pub fn roles(&self) -> Strs<'_> {
         self.principal.roles()
     }
 

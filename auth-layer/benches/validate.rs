@@ -20,12 +20,7 @@ fn entra_like_token() -> String {
     TokenBuilder::delegated()
         .scopes("Case.Create Case.Read Files.Read.All User.Read")
         .claim("amr", json!(["pwd", "mfa"]))
-        .claim("family_name", json!("Example"))
-        .claim("given_name", json!("Alice"))
         .claim("ipaddr", json!("203.0.113.7"))
-        .claim("acct", json!(0))
-        .claim("acr", json!("1"))
-        .claim("xms_tcdt", json!(1_600_000_000))
         .claim(
             "wids",
             json!([
@@ -37,11 +32,9 @@ fn entra_like_token() -> String {
             "groups",
             json!([
                 "6f1e1a4e-2b7b-4d6a-9d55-6b6c1f0a2e11",
-                "0b2f6c1d-5e3a-4b8c-9f7d-1a2b3c4d5e6f",
                 "c3d4e5f6-a7b8-49c0-81d2-e3f4a5b6c7d8"
             ]),
         )
-        .claim("signin_state", json!(["kmsi"]))
         .claim("xms_cc", json!(["cp1"]))
         .sign()
 }

@@ -1,12 +1,14 @@
 //! The claims of a validated access token, typed for what Entra APIs need.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::error::ValidationError;
-use crate::json::{Captured, Members, Number};
+use crate::error::{TokenPart, ValidationError};
+use crate::json::{self, Captured, JsonError, Number};
 
 /// Whether a user is present behind a token.
 ///
@@ -36,63 +38,312 @@ impl fmt::Display for TokenKind {
     }
 }
 
+/// Where a string lives in a [`Claims`]' text: a byte range, always on `char` boundaries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
 /// The delegated permissions of a token: Entra's space-separated `scp` (or an array, as some
 /// providers send), or RFC 9068's `scope`, parsed once into a duplicate-free list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scopes(Vec<String>);
+#[derive(Clone, Default)]
+pub struct Scopes {
+    list: ScopeList,
+    len: usize,
+}
+
+/// How [`Scopes`] are stored: in one string when no scope has a space (always so for `scp` and
+/// `scope` strings, which are split on spaces), else one string per scope.
+#[derive(Clone)]
+enum ScopeList {
+    /// Distinct non-empty scopes without spaces, joined by single spaces (`""` for none).
+    Spaced(String),
+    /// Distinct non-empty scopes (an array form with a scope containing a space).
+    Listed(Vec<String>),
+}
+
+impl Default for ScopeList {
+    fn default() -> Self {
+        ScopeList::Spaced(String::new())
+    }
+}
+
+/// Joins the distinct non-empty `scopes` (none containing a space) with single spaces; returns
+/// the text and how many scopes it holds.
+fn join_distinct<'a>(scopes: impl Iterator<Item = &'a str>, capacity: usize) -> (String, usize) {
+    let mut text = String::with_capacity(capacity);
+    // Where the first scopes end in `text`, for a cheap duplicate check; past them, `text` is
+    // split again.
+    let mut ends = [0u32; 32];
+    let mut len = 0;
+    for scope in scopes {
+        if scope.is_empty() {
+            continue;
+        }
+        let seen = if len <= ends.len() {
+            let mut start = 0;
+            ends[..len].iter().any(|&end| {
+                let seen = &text[start..end as usize];
+                start = end as usize + 1;
+                seen == scope
+            })
+        } else {
+            text.split(' ').any(|seen| seen == scope)
+        };
+        if seen {
+            continue;
+        }
+        if len > 0 {
+            text.push(' ');
+        }
+        text.push_str(scope);
+        if let Some(end) = ends.get_mut(len) {
+            // At most the payload's length, which fits in u32 (checked by the parser).
+            *end = text.len() as u32;
+        }
+        len += 1;
+    }
+    (text, len)
+}
 
 impl Scopes {
     fn parse_str(s: &str) -> Self {
-        let mut out: Vec<String> = Vec::new();
-        for scope in s.split(' ').filter(|s| !s.is_empty()) {
-            if !out.iter().any(|seen| seen == scope) {
-                out.push(scope.to_owned());
-            }
+        let (text, len) = join_distinct(s.split(' '), s.len());
+        Scopes {
+            list: ScopeList::Spaced(text),
+            len,
         }
-        Scopes(out)
     }
 
-    fn from_vec(v: Vec<String>) -> Self {
-        let mut out: Vec<String> = Vec::with_capacity(v.len());
-        for scope in v {
-            if !scope.is_empty() && !out.contains(&scope) {
-                out.push(scope);
+    fn from_strs<'a>(v: impl Iterator<Item = &'a str> + Clone) -> Self {
+        if v.clone().any(|scope| scope.contains(' ')) {
+            let mut list: Vec<String> = Vec::new();
+            for scope in v {
+                if !scope.is_empty() && !list.iter().any(|seen| seen == scope) {
+                    list.push(scope.to_owned());
+                }
             }
+            return Scopes {
+                len: list.len(),
+                list: ScopeList::Listed(list),
+            };
         }
-        Scopes(out)
+        let capacity = v.clone().map(|s| s.len() + 1).sum();
+        let (text, len) = join_distinct(v, capacity);
+        Scopes {
+            list: ScopeList::Spaced(text),
+            len,
+        }
     }
 
     /// Whether `scope` is granted (exact, case-sensitive match, as Entra compares).
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s == scope)
+        self.iter().any(|s| s == scope)
     }
 
     /// The scopes, in token order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        let (spaced, listed) = match &self.list {
+            ScopeList::Spaced(text) if self.len > 0 => (Some(text.split(' ')), None),
+            ScopeList::Spaced(_) => (None, None),
+            ScopeList::Listed(list) => (None, Some(list.iter().map(String::as_str))),
+        };
+        spaced
+            .into_iter()
+            .flatten()
+            .chain(listed.into_iter().flatten())
     }
 
     /// How many scopes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.len
     }
 
     /// Whether there is no scope.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len == 0
     }
 }
 
+impl PartialEq for Scopes {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Scopes {}
+
+impl fmt::Debug for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Scopes")
+            .field(&self.iter().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A list of strings from a token's claims (`aud`, `roles`, `wids`, `groups`, `xms_cc`),
+/// borrowed from the [`Claims`]: no allocation per element.
+///
+/// Iterate it, or use [`Strs::contains`], [`Strs::len`], [`Strs::get`]; it compares equal to
+/// slices and arrays of strings.
+#[derive(Clone, Copy)]
+pub struct Strs<'a> {
+    text: &'a str,
+    spans: &'a [Span],
+}
+
+impl<'a> Strs<'a> {
+    /// How many strings.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The string at `index`.
+    pub fn get(&self, index: usize) -> Option<&'a str> {
+        self.spans.get(index).map(|s| &self.text[s.range()])
+    }
+
+    /// The first string.
+    pub fn first(&self) -> Option<&'a str> {
+        self.get(0)
+    }
+
+    /// Whether the list contains `value` (exact match).
+    pub fn contains(&self, value: &str) -> bool {
+        self.iter().any(|s| s == value)
+    }
+
+    /// The strings, in token order.
+    pub fn iter(&self) -> StrsIter<'a> {
+        StrsIter {
+            text: self.text,
+            spans: self.spans.iter(),
+        }
+    }
+
+    /// The strings joined with `separator`.
+    pub fn join(&self, separator: &str) -> String {
+        let mut out = String::new();
+        for (i, s) in self.iter().enumerate() {
+            if i > 0 {
+                out.push_str(separator);
+            }
+            out.push_str(s);
+        }
+        out
+    }
+
+    /// The strings, owned.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
+impl fmt::Debug for Strs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq<Strs<'_>> for Strs<'_> {
+    fn eq(&self, other: &Strs<'_>) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Strs<'_> {}
+
+impl<S: AsRef<str>> PartialEq<[S]> for Strs<'_> {
+    fn eq(&self, other: &[S]) -> bool {
+        self.iter().eq(other.iter().map(AsRef::as_ref))
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> PartialEq<[S; N]> for Strs<'_> {
+    fn eq(&self, other: &[S; N]) -> bool {
+        *self == other[..]
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<Vec<S>> for Strs<'_> {
+    fn eq(&self, other: &Vec<S>) -> bool {
+        *self == other[..]
+    }
+}
+
+impl<'a> IntoIterator for Strs<'a> {
+    type Item = &'a str;
+    type IntoIter = StrsIter<'a>;
+    fn into_iter(self) -> StrsIter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &Strs<'a> {
+    type Item = &'a str;
+    type IntoIter = StrsIter<'a>;
+    fn into_iter(self) -> StrsIter<'a> {
+        self.iter()
+    }
+}
+
+/// The iterator of a [`Strs`].
+#[derive(Clone, Debug)]
+pub struct StrsIter<'a> {
+    text: &'a str,
+    spans: std::slice::Iter<'a, Span>,
+}
+
+impl<'a> Iterator for StrsIter<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        self.spans.next().map(|s| &self.text[s.range()])
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for StrsIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.spans.next_back().map(|s| &self.text[s.range()])
+    }
+}
+
+impl ExactSizeIterator for StrsIter<'_> {}
+
+impl std::iter::FusedIterator for StrsIter<'_> {}
+
 /// The groups a token reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Groups {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Groups<'a> {
     /// No `groups` claim and no overage marker: the app is not configured to receive groups.
     NotIssued,
     /// The `groups` claim, as issued.
-    Listed(Vec<String>),
+    Listed(Strs<'a>),
     /// Too many groups to fit in the token: `_claim_names` (or `hasgroups`) is present and
     /// `groups` is absent. Query Microsoft Graph for the user's groups; never treat this as
     /// "member of no group".
+    Overage,
+}
+
+/// [`Groups`] as stored: the list is a range of `Claims::lists`.
+#[derive(Clone, Copy, Debug)]
+enum GroupsRepr {
+    NotIssued,
+    Listed(Span),
     Overage,
 }
 
@@ -100,42 +351,72 @@ pub enum Groups {
 ///
 /// The typed accessors cover what Entra APIs need; [`Claims::raw`], [`Claims::get`] and
 /// [`Claims::deserialize`] reach every other claim.
+///
+/// String claims are not copied out of the token: they are ranges of the verified payload,
+/// which the claims own (JSON strings with escapes are unescaped once, into the same buffer).
 #[derive(Clone)]
 pub struct Claims {
-    pub(crate) issuer: String,
-    pub(crate) audiences: Vec<String>,
-    pub(crate) expires_at: f64,
-    pub(crate) not_before: Option<f64>,
-    pub(crate) issued_at: Option<f64>,
-    pub(crate) tenant_id: Option<String>,
-    pub(crate) object_id: Option<String>,
-    pub(crate) subject: Option<String>,
-    pub(crate) name: Option<String>,
-    pub(crate) preferred_username: Option<String>,
-    pub(crate) upn: Option<String>,
-    pub(crate) scopes: Scopes,
-    pub(crate) roles: Vec<String>,
-    pub(crate) client_id: Option<String>,
-    pub(crate) client_auth_method: Option<String>,
-    pub(crate) version: Option<String>,
-    pub(crate) uti: Option<String>,
-    pub(crate) idtyp: Option<String>,
-    pub(crate) wids: Vec<String>,
-    pub(crate) xms_cc: Vec<String>,
-    pub(crate) groups: Groups,
-    pub(crate) kind: TokenKind,
-    pub(crate) key_id: String,
-    payload: Vec<u8>,
+    /// The verified payload (JSON), then the unescaped copies of strings that had escapes.
+    text: String,
+    /// Where the payload ends in `text`.
+    payload_len: u32,
+    /// The elements of every list claim; a list is a range of this.
+    lists: Vec<Span>,
+    issuer: Span,
+    /// A range of `lists`.
+    audiences: Span,
+    expires_at: f64,
+    not_before: Option<f64>,
+    issued_at: Option<f64>,
+    tenant_id: Option<Span>,
+    object_id: Option<Span>,
+    subject: Option<Span>,
+    name: Option<Span>,
+    preferred_username: Option<Span>,
+    upn: Option<Span>,
+    scopes: Scopes,
+    /// A range of `lists`.
+    roles: Span,
+    client_id: Option<Span>,
+    client_auth_method: Option<Span>,
+    version: Option<Span>,
+    uti: Option<Span>,
+    idtyp: Option<Span>,
+    /// A range of `lists`.
+    wids: Span,
+    /// A range of `lists`.
+    xms_cc: Span,
+    groups: GroupsRepr,
+    kind: TokenKind,
+    key_id: Arc<str>,
+    /// `nonce`, `c_hash` or `at_hash` is present: an ID token's claims.
+    pub(crate) id_token_claims: bool,
 }
 
 impl Claims {
+    fn str(&self, span: Span) -> &str {
+        &self.text[span.range()]
+    }
+    fn opt(&self, span: Option<Span>) -> Option<&str> {
+        span.map(|s| self.str(s))
+    }
+    fn list(&self, range: Span) -> Strs<'_> {
+        Strs {
+            text: &self.text,
+            spans: &self.lists[range.range()],
+        }
+    }
+    fn payload(&self) -> &str {
+        &self.text[..self.payload_len as usize]
+    }
+
     /// `iss`: who issued the token.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        self.str(self.issuer)
     }
     /// `aud`: the audiences (a string `aud` becomes one element).
-    pub fn audiences(&self) -> &[String] {
-        &self.audiences
+    pub fn audiences(&self) -> Strs<'_> {
+        self.list(self.audiences)
     }
     /// `exp` in Unix seconds (fractions allowed by RFC 7519).
     pub fn expires_at(&self) -> f64 {
@@ -151,77 +432,81 @@ impl Claims {
     }
     /// `tid`: the Entra tenant.
     pub fn tenant_id(&self) -> Option<&str> {
-        self.tenant_id.as_deref()
+        self.opt(self.tenant_id)
     }
     /// `oid`: the user's (or service principal's) object id, the same across apps in a tenant.
     pub fn object_id(&self) -> Option<&str> {
-        self.object_id.as_deref()
+        self.opt(self.object_id)
     }
     /// `sub`: the subject (pairwise per app in Entra; use `oid` to identify users across apps).
     pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
+        self.opt(self.subject)
     }
     /// `name`: the user's display name (delegated tokens).
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.opt(self.name)
     }
     /// `preferred_username` (v2 tokens).
     pub fn preferred_username(&self) -> Option<&str> {
-        self.preferred_username.as_deref()
+        self.opt(self.preferred_username)
     }
     /// `upn` (v1 tokens).
     pub fn upn(&self) -> Option<&str> {
-        self.upn.as_deref()
+        self.opt(self.upn)
     }
     /// The user name to show: `preferred_username`, else `upn`. Never use it for authorization
     /// (it is mutable); use [`Claims::object_id`].
     pub fn username(&self) -> Option<&str> {
-        self.preferred_username.as_deref().or(self.upn.as_deref())
+        self.preferred_username().or(self.upn())
     }
     /// Delegated permissions (`scp`, or `scope`).
     pub fn scopes(&self) -> &Scopes {
         &self.scopes
     }
     /// `roles`: application permissions (app-only tokens) or app roles assigned to the user.
-    pub fn roles(&self) -> &[String] {
-        &self.roles
+    pub fn roles(&self) -> Strs<'_> {
+        self.list(self.roles)
     }
     /// Whether `roles` contains `role` (exact match).
     pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+        self.roles().contains(role)
     }
     /// The calling client application: `azp` (v2), `client_id` (RFC 9068) or `appid` (v1).
     pub fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
+        self.opt(self.client_id)
     }
     /// How the client authenticated: `azpacr` (v2) or `appidacr` (v1): `0` public client,
     /// `1` secret, `2` certificate or federated credential.
     pub fn client_auth_method(&self) -> Option<&str> {
-        self.client_auth_method.as_deref()
+        self.opt(self.client_auth_method)
     }
     /// `ver`: `1.0` or `2.0`.
     pub fn version(&self) -> Option<&str> {
-        self.version.as_deref()
+        self.opt(self.version)
     }
     /// `uti`: Entra's token identifier (for correlation, not for replay detection).
     pub fn uti(&self) -> Option<&str> {
-        self.uti.as_deref()
+        self.opt(self.uti)
     }
     /// `idtyp`: `app` or `user` when the optional claim is configured.
     pub fn idtyp(&self) -> Option<&str> {
-        self.idtyp.as_deref()
+        self.opt(self.idtyp)
     }
     /// `wids`: the user's tenant-wide directory roles (template ids).
-    pub fn wids(&self) -> &[String] {
-        &self.wids
+    pub fn wids(&self) -> Strs<'_> {
+        self.list(self.wids)
     }
     /// `xms_cc`: client capabilities (e.g. `cp1` for Conditional Access claims challenges).
-    pub fn client_capabilities(&self) -> &[String] {
-        &self.xms_cc
+    pub fn client_capabilities(&self) -> Strs<'_> {
+        self.list(self.xms_cc)
     }
     /// Group membership, with overage reported as such.
-    pub fn groups(&self) -> &Groups {
-        &self.groups
+    pub fn groups(&self) -> Groups<'_> {
+        match self.groups {
+            GroupsRepr::NotIssued => Groups::NotIssued,
+            GroupsRepr::Listed(range) => Groups::Listed(self.list(range)),
+            GroupsRepr::Overage => Groups::Overage,
+        }
     }
     /// Delegated (user present) or app-only; see [`TokenKind`] for the rule.
     pub fn kind(&self) -> TokenKind {
@@ -236,7 +521,7 @@ impl Claims {
     pub fn raw(&self) -> Map<String, Value> {
         // The payload passed the strict parser as a JSON object, so this cannot fail; an empty
         // map is returned rather than panicking if that invariant were ever broken.
-        serde_json::from_slice(&self.payload).unwrap_or_default()
+        serde_json::from_str(self.payload()).unwrap_or_default()
     }
 
     /// One claim by name, as JSON.
@@ -249,7 +534,7 @@ impl Claims {
     /// # Errors
     /// When the claims do not fit `T`.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(&self.payload)
+        serde_json::from_str(self.payload())
     }
 }
 
@@ -257,58 +542,99 @@ impl fmt::Debug for Claims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Claims")
             .field("kind", &self.kind)
-            .field("issuer", &self.issuer)
-            .field("audiences", &self.audiences)
-            .field("tenant_id", &self.tenant_id)
-            .field("object_id", &self.object_id)
-            .field("client_id", &self.client_id)
+            .field("issuer", &self.issuer())
+            .field("audiences", &self.audiences())
+            .field("tenant_id", &self.tenant_id())
+            .field("object_id", &self.object_id())
+            .field("client_id", &self.client_id())
             .field("scopes", &self.scopes)
-            .field("roles", &self.roles)
+            .field("roles", &self.roles())
             .field("expires_at", &self.expires_at)
-            .field("key_id", &self.key_id)
+            .field("key_id", &self.key_id())
             .finish_non_exhaustive()
     }
 }
 
 /// The claims the validator reads (every other claim is only checked for duplicates).
-pub(crate) fn wanted(name: &str) -> Option<&'static str> {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Member {
+    Iss,
+    Aud,
+    Exp,
+    Nbf,
+    Iat,
+    Tid,
+    Oid,
+    Sub,
+    Name,
+    PreferredUsername,
+    Upn,
+    Azp,
+    ClientId,
+    Appid,
+    Azpacr,
+    Appidacr,
+    Ver,
+    Uti,
+    Idtyp,
+    Scp,
+    Scope,
+    Roles,
+    Wids,
+    Groups,
+    XmsCc,
+    ClaimNames,
+    Hasgroups,
+    Nonce,
+    CHash,
+    AtHash,
+}
+
+impl json::Key for Member {
+    fn index(self) -> u32 {
+        self as u32
+    }
+}
+
+fn wanted(name: &str) -> Option<Member> {
+    use Member as C;
     Some(match name {
-        "iss" => "iss",
-        "aud" => "aud",
-        "exp" => "exp",
-        "nbf" => "nbf",
-        "iat" => "iat",
-        "tid" => "tid",
-        "oid" => "oid",
-        "sub" => "sub",
-        "name" => "name",
-        "preferred_username" => "preferred_username",
-        "upn" => "upn",
-        "azp" => "azp",
-        "client_id" => "client_id",
-        "appid" => "appid",
-        "azpacr" => "azpacr",
-        "appidacr" => "appidacr",
-        "ver" => "ver",
-        "uti" => "uti",
-        "idtyp" => "idtyp",
-        "scp" => "scp",
-        "scope" => "scope",
-        "roles" => "roles",
-        "wids" => "wids",
-        "groups" => "groups",
-        "xms_cc" => "xms_cc",
-        "_claim_names" => "_claim_names",
-        "hasgroups" => "hasgroups",
-        "nonce" => "nonce",
-        "c_hash" => "c_hash",
-        "at_hash" => "at_hash",
+        "iss" => C::Iss,
+        "aud" => C::Aud,
+        "exp" => C::Exp,
+        "nbf" => C::Nbf,
+        "iat" => C::Iat,
+        "tid" => C::Tid,
+        "oid" => C::Oid,
+        "sub" => C::Sub,
+        "name" => C::Name,
+        "preferred_username" => C::PreferredUsername,
+        "upn" => C::Upn,
+        "azp" => C::Azp,
+        "client_id" => C::ClientId,
+        "appid" => C::Appid,
+        "azpacr" => C::Azpacr,
+        "appidacr" => C::Appidacr,
+        "ver" => C::Ver,
+        "uti" => C::Uti,
+        "idtyp" => C::Idtyp,
+        "scp" => C::Scp,
+        "scope" => C::Scope,
+        "roles" => C::Roles,
+        "wids" => C::Wids,
+        "groups" => C::Groups,
+        "xms_cc" => C::XmsCc,
+        "_claim_names" => C::ClaimNames,
+        "hasgroups" => C::Hasgroups,
+        "nonce" => C::Nonce,
+        "c_hash" => C::CHash,
+        "at_hash" => C::AtHash,
         _ => return None,
     })
 }
 
 /// Parses an RFC 7519 NumericDate: a non-negative finite number within i64 seconds.
-fn numeric_date(value: &Captured) -> Option<f64> {
+fn numeric_date(value: &Captured<'_, '_>) -> Option<f64> {
     match value {
         Captured::Num(Number::Unsigned(u)) => i64::try_from(*u).ok().map(|i| i as f64),
         Captured::Num(Number::Float(f)) if f.is_finite() && *f >= 0.0 && *f < i64::MAX as f64 => {
@@ -318,31 +644,66 @@ fn numeric_date(value: &Captured) -> Option<f64> {
     }
 }
 
-fn string(value: Captured, claim: &'static str) -> Result<String, ValidationError> {
-    match value {
-        Captured::Str(s) => Ok(s),
-        _ => Err(ValidationError::InvalidClaim(claim)),
-    }
+/// The largest payload [`Claims`] hold: spans are `u32`, and unescaped copies can add at most
+/// the payload's length again.
+const MAX_PAYLOAD_LEN: usize = (u32::MAX / 2) as usize;
+
+/// `scp` or `scope` as read, turned into [`Scopes`] once the winner is known.
+#[derive(Clone, Copy)]
+enum ScopeSource {
+    /// A space-separated string.
+    Str(Span),
+    /// An array: a range of `lists`.
+    Array(Span),
 }
 
-fn strings(value: Captured, claim: &'static str) -> Result<Vec<String>, ValidationError> {
-    match value {
-        Captured::StrArray(v) => Ok(v),
-        _ => Err(ValidationError::InvalidClaim(claim)),
-    }
+/// Collects the claims while the payload is parsed. Every string becomes a [`Span`] of the
+/// payload, or of `extra` (offset by the payload's length) when it had escapes. The first
+/// claim error is kept and later members are ignored, as a parser that stops there would.
+struct Builder<'p> {
+    payload: &'p str,
+    extra: String,
+    lists: Vec<Span>,
+    error: Option<ValidationError>,
+    issuer: Option<Span>,
+    audiences: Option<Span>,
+    expires_at: Option<f64>,
+    not_before: Option<f64>,
+    issued_at: Option<f64>,
+    tenant_id: Option<Span>,
+    object_id: Option<Span>,
+    subject: Option<Span>,
+    name: Option<Span>,
+    preferred_username: Option<Span>,
+    upn: Option<Span>,
+    azp: Option<Span>,
+    client_id: Option<Span>,
+    appid: Option<Span>,
+    azpacr: Option<Span>,
+    appidacr: Option<Span>,
+    version: Option<Span>,
+    uti: Option<Span>,
+    idtyp: Option<Span>,
+    scp: Option<ScopeSource>,
+    scope: Option<Span>,
+    roles: Span,
+    wids: Span,
+    xms_cc: Span,
+    groups: Option<Span>,
+    overage: bool,
+    id_token_claims: bool,
 }
 
-impl Claims {
-    /// Builds typed claims from the strictly parsed members, checking every type.
-    pub(crate) fn from_members(
-        members: Members,
-        payload: Vec<u8>,
-        key_id: String,
-    ) -> Result<Self, ValidationError> {
-        let mut c = Claims {
-            issuer: String::new(),
-            audiences: Vec::new(),
-            expires_at: 0.0,
+impl<'p> Builder<'p> {
+    fn new(payload: &'p str) -> Self {
+        Builder {
+            payload,
+            extra: String::new(),
+            lists: Vec::new(),
+            error: None,
+            issuer: None,
+            audiences: None,
+            expires_at: None,
             not_before: None,
             issued_at: None,
             tenant_id: None,
@@ -351,128 +712,275 @@ impl Claims {
             name: None,
             preferred_username: None,
             upn: None,
-            scopes: Scopes::default(),
-            roles: Vec::new(),
+            azp: None,
             client_id: None,
-            client_auth_method: None,
+            appid: None,
+            azpacr: None,
+            appidacr: None,
             version: None,
             uti: None,
             idtyp: None,
-            wids: Vec::new(),
-            xms_cc: Vec::new(),
-            groups: Groups::NotIssued,
-            kind: TokenKind::App,
-            key_id,
-            payload,
-        };
-        let (mut iss, mut aud, mut exp) = (false, false, false);
-        let (mut azp, mut client_id, mut appid) = (None, None, None);
-        let (mut scp, mut scope) = (None, None);
-        let (mut groups, mut overage) = (None, false);
-        for (name, value) in members {
-            match name {
-                "iss" => {
-                    c.issuer = string(value, "iss")?;
-                    iss = true;
-                }
-                "aud" => {
-                    c.audiences = match value {
-                        Captured::Str(s) => vec![s],
-                        Captured::StrArray(v) => v,
-                        _ => return Err(ValidationError::InvalidClaim("aud")),
-                    };
-                    aud = true;
-                }
-                "exp" => {
-                    c.expires_at =
-                        numeric_date(&value).ok_or(ValidationError::InvalidClaim("exp"))?;
-                    exp = true;
-                }
-                "nbf" => {
-                    c.not_before =
-                        Some(numeric_date(&value).ok_or(ValidationError::InvalidClaim("nbf"))?);
-                }
-                "iat" => {
-                    c.issued_at =
-                        Some(numeric_date(&value).ok_or(ValidationError::InvalidClaim("iat"))?);
-                }
-                "tid" => c.tenant_id = Some(string(value, "tid")?),
-                "oid" => c.object_id = Some(string(value, "oid")?),
-                "sub" => c.subject = Some(string(value, "sub")?),
-                "name" => c.name = Some(string(value, "name")?),
-                "preferred_username" => {
-                    c.preferred_username = Some(string(value, "preferred_username")?);
-                }
-                "upn" => c.upn = Some(string(value, "upn")?),
-                "azp" => azp = Some(string(value, "azp")?),
-                "client_id" => client_id = Some(string(value, "client_id")?),
-                "appid" => appid = Some(string(value, "appid")?),
-                "azpacr" => c.client_auth_method = Some(string(value, "azpacr")?),
-                "appidacr" => {
-                    let v = string(value, "appidacr")?;
-                    c.client_auth_method.get_or_insert(v);
-                }
-                "ver" => c.version = Some(string(value, "ver")?),
-                "uti" => c.uti = Some(string(value, "uti")?),
-                "idtyp" => c.idtyp = Some(string(value, "idtyp")?),
-                "scp" => {
-                    scp = Some(match value {
-                        Captured::Str(s) => Scopes::parse_str(&s),
-                        Captured::StrArray(v) => Scopes::from_vec(v),
-                        _ => return Err(ValidationError::InvalidClaim("scp")),
-                    });
-                }
-                "scope" => scope = Some(Scopes::parse_str(&string(value, "scope")?)),
-                "roles" => c.roles = strings(value, "roles")?,
-                "wids" => c.wids = strings(value, "wids")?,
-                "xms_cc" => c.xms_cc = strings(value, "xms_cc")?,
-                "groups" => groups = Some(strings(value, "groups")?),
-                "_claim_names" => overage = true,
-                "hasgroups" => overage |= value == Captured::Bool(true),
-                "nonce" | "c_hash" | "at_hash" => return Err(ValidationError::IdToken),
-                _ => {}
+            scp: None,
+            scope: None,
+            roles: Span::default(),
+            wids: Span::default(),
+            xms_cc: Span::default(),
+            groups: None,
+            overage: false,
+            id_token_claims: false,
+        }
+    }
+
+    /// Where `s` lives: its range of the payload when it is a slice of it (no copy), else a
+    /// range of `extra`, where it is copied (strings that had escapes, which the JSON parser
+    /// unescaped into a `String` of their own).
+    fn span(&mut self, s: &str) -> Span {
+        // The offset of `s` into the payload, by address (no dereference): when `s` lies within
+        // the payload's bytes, it *is* those bytes.
+        let start = (s.as_ptr() as usize).wrapping_sub(self.payload.as_ptr() as usize);
+        if start <= self.payload.len()
+            && s.len() <= self.payload.len() - start
+            && self.payload.is_char_boundary(start)
+            && self.payload.is_char_boundary(start + s.len())
+        {
+            // Both fit in u32: the payload is at most MAX_PAYLOAD_LEN bytes.
+            return Span {
+                start: start as u32,
+                end: (start + s.len()) as u32,
+            };
+        }
+        let start = self.payload.len() + self.extra.len();
+        self.extra.push_str(s);
+        // `extra` holds unescaped strings of the payload, so it is shorter than the payload.
+        Span {
+            start: start as u32,
+            end: (start + s.len()) as u32,
+        }
+    }
+
+    /// Adds `items` to `lists`; returns their range there.
+    fn list<'s>(&mut self, items: impl IntoIterator<Item = &'s Cow<'p, str>>) -> Span
+    where
+        'p: 's,
+    {
+        if self.lists.capacity() == 0 {
+            // One allocation for the lists of a typical token.
+            self.lists.reserve(16);
+        }
+        let start = self.lists.len() as u32;
+        for item in items {
+            let span = self.span(item);
+            self.lists.push(span);
+        }
+        Span {
+            start,
+            end: self.lists.len() as u32,
+        }
+    }
+
+    fn string(&mut self, value: &Captured<'p, '_>, claim: &'static str) -> Option<Span> {
+        match value {
+            Captured::Str(s) => Some(self.span(s)),
+            _ => self.fail(ValidationError::InvalidClaim(claim)),
+        }
+    }
+
+    fn strings(&mut self, value: &Captured<'p, '_>, claim: &'static str) -> Option<Span> {
+        match value {
+            Captured::StrArray(v) => Some(self.list(v.iter())),
+            _ => self.fail(ValidationError::InvalidClaim(claim)),
+        }
+    }
+
+    fn date(&mut self, value: &Captured<'p, '_>, claim: &'static str) -> Option<f64> {
+        match numeric_date(value) {
+            Some(d) => Some(d),
+            None => self.fail(ValidationError::InvalidClaim(claim)),
+        }
+    }
+
+    fn fail<T>(&mut self, error: ValidationError) -> Option<T> {
+        self.error.get_or_insert(error);
+        None
+    }
+
+    /// Takes one member, checking its type.
+    fn member(&mut self, member: Member, value: Captured<'p, '_>) {
+        use Member as C;
+        if self.error.is_some() {
+            return;
+        }
+        let v = &value;
+        match member {
+            C::Iss => self.issuer = self.string(v, "iss"),
+            C::Aud => {
+                self.audiences = match v {
+                    Captured::Str(s) => Some(self.list([s])),
+                    Captured::StrArray(a) => Some(self.list(a.iter())),
+                    _ => self.fail(ValidationError::InvalidClaim("aud")),
+                };
+            }
+            C::Exp => self.expires_at = self.date(v, "exp"),
+            C::Nbf => self.not_before = self.date(v, "nbf"),
+            C::Iat => self.issued_at = self.date(v, "iat"),
+            C::Tid => self.tenant_id = self.string(v, "tid"),
+            C::Oid => self.object_id = self.string(v, "oid"),
+            C::Sub => self.subject = self.string(v, "sub"),
+            C::Name => self.name = self.string(v, "name"),
+            C::PreferredUsername => {
+                self.preferred_username = self.string(v, "preferred_username");
+            }
+            C::Upn => self.upn = self.string(v, "upn"),
+            C::Azp => self.azp = self.string(v, "azp"),
+            C::ClientId => self.client_id = self.string(v, "client_id"),
+            C::Appid => self.appid = self.string(v, "appid"),
+            C::Azpacr => self.azpacr = self.string(v, "azpacr"),
+            C::Appidacr => self.appidacr = self.string(v, "appidacr"),
+            C::Ver => self.version = self.string(v, "ver"),
+            C::Uti => self.uti = self.string(v, "uti"),
+            C::Idtyp => self.idtyp = self.string(v, "idtyp"),
+            C::Scp => {
+                self.scp = match v {
+                    Captured::Str(s) => Some(ScopeSource::Str(self.span(s))),
+                    Captured::StrArray(a) => Some(ScopeSource::Array(self.list(a.iter()))),
+                    _ => self.fail(ValidationError::InvalidClaim("scp")),
+                };
+            }
+            C::Scope => self.scope = self.string(v, "scope"),
+            C::Roles => self.roles = self.strings(v, "roles").unwrap_or_default(),
+            C::Wids => self.wids = self.strings(v, "wids").unwrap_or_default(),
+            C::XmsCc => self.xms_cc = self.strings(v, "xms_cc").unwrap_or_default(),
+            C::Groups => self.groups = self.strings(v, "groups"),
+            C::ClaimNames => self.overage = true,
+            C::Hasgroups => self.overage |= *v == Captured::Bool(true),
+            C::Nonce | C::CHash | C::AtHash => self.id_token_claims = true,
+        }
+    }
+
+    /// A string by span, of the payload or of `extra`.
+    fn resolve(&self, span: Span) -> &str {
+        let len = self.payload.len();
+        let (start, end) = (span.start as usize, span.end as usize);
+        if start >= len && end > len {
+            &self.extra[start - len..end - len]
+        } else {
+            &self.payload[start..end]
+        }
+    }
+
+    fn scopes(&self, source: ScopeSource) -> Scopes {
+        match source {
+            ScopeSource::Str(s) => Scopes::parse_str(self.resolve(s)),
+            ScopeSource::Array(range) => {
+                Scopes::from_strs(self.lists[range.range()].iter().map(|s| self.resolve(*s)))
             }
         }
-        if !iss {
-            return Err(ValidationError::MissingClaim("iss"));
+    }
+
+    /// Applies the rules that need every member; returns the claims, less the text.
+    fn finish(self, key_id: Arc<str>) -> Result<(Claims, String), ValidationError> {
+        if let Some(error) = self.error {
+            return Err(error);
         }
-        if !aud {
-            return Err(ValidationError::MissingClaim("aud"));
-        }
-        if !exp {
-            return Err(ValidationError::MissingClaim("exp"));
-        }
-        c.client_id = azp.or(client_id).or(appid);
-        c.groups = match (groups, overage) {
-            (Some(list), _) => Groups::Listed(list),
-            (None, true) => Groups::Overage,
-            (None, false) => Groups::NotIssued,
+        let issuer = self.issuer.ok_or(ValidationError::MissingClaim("iss"))?;
+        let audiences = self.audiences.ok_or(ValidationError::MissingClaim("aud"))?;
+        let expires_at = self
+            .expires_at
+            .ok_or(ValidationError::MissingClaim("exp"))?;
+        let client_id = self.azp.or(self.client_id).or(self.appid);
+        let groups = match (self.groups, self.overage) {
+            (Some(list), _) => GroupsRepr::Listed(list),
+            (None, true) => GroupsRepr::Overage,
+            (None, false) => GroupsRepr::NotIssued,
         };
+        let scp = self.scp.map(|s| self.scopes(s));
         let has_scp = scp.as_ref().is_some_and(|s| !s.is_empty());
-        let has_scope = scope.as_ref().is_some_and(|s| !s.is_empty());
-        c.kind = match c.idtyp.as_deref() {
+        let has_scope = || {
+            self.scope
+                .is_some_and(|s| self.resolve(s).split(' ').any(|p| !p.is_empty()))
+        };
+        let subject = self.subject.map(|s| self.resolve(s));
+        let kind = match self.idtyp.map(|s| self.resolve(s)) {
             Some("app") => TokenKind::App,
             Some("user") => TokenKind::Delegated,
             Some(_) => return Err(ValidationError::InvalidClaim("idtyp")),
             None if has_scp => TokenKind::Delegated,
-            None if has_scope && (c.subject.is_none() || c.subject != c.client_id) => {
+            None if has_scope()
+                && (subject.is_none() || subject != client_id.map(|s| self.resolve(s))) =>
+            {
                 TokenKind::Delegated
             }
             None => TokenKind::App,
         };
-        c.scopes = scp.or(scope).unwrap_or_default();
-        Ok(c)
+        let scopes = match (scp, self.scope) {
+            (Some(scp), _) => scp,
+            (None, Some(scope)) => Scopes::parse_str(self.resolve(scope)),
+            (None, None) => Scopes::default(),
+        };
+        let claims = Claims {
+            text: String::new(),
+            payload_len: self.payload.len() as u32,
+            lists: self.lists,
+            issuer,
+            audiences,
+            expires_at,
+            not_before: self.not_before,
+            issued_at: self.issued_at,
+            tenant_id: self.tenant_id,
+            object_id: self.object_id,
+            subject: self.subject,
+            name: self.name,
+            preferred_username: self.preferred_username,
+            upn: self.upn,
+            scopes,
+            roles: self.roles,
+            client_id,
+            client_auth_method: self.azpacr.or(self.appidacr),
+            version: self.version,
+            uti: self.uti,
+            idtyp: self.idtyp,
+            wids: self.wids,
+            xms_cc: self.xms_cc,
+            groups,
+            kind,
+            key_id,
+            id_token_claims: self.id_token_claims,
+        };
+        Ok((claims, self.extra))
+    }
+}
+
+impl Claims {
+    /// Parses the verified payload strictly (duplicate names refused at every depth) and builds
+    /// typed claims from it, checking every type. The claims keep `payload`; their strings
+    /// are ranges of it.
+    pub(crate) fn parse(payload: String, key_id: Arc<str>) -> Result<Self, ValidationError> {
+        if payload.len() > MAX_PAYLOAD_LEN {
+            return Err(ValidationError::TooLarge {
+                limit: MAX_PAYLOAD_LEN,
+            });
+        }
+        let mut builder = Builder::new(&payload);
+        json::parse_object(&payload, wanted, |name, value| builder.member(name, value)).map_err(
+            |e| match e {
+                JsonError::DuplicateMember => ValidationError::DuplicateMember(TokenPart::Payload),
+                JsonError::Invalid => ValidationError::InvalidJson(TokenPart::Payload),
+            },
+        )?;
+        let (mut claims, extra) = builder.finish(key_id)?;
+        let mut text = payload;
+        text.push_str(&extra);
+        claims.text = text;
+        Ok(claims)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::parse_object;
 
     fn claims(json: &str) -> Result<Claims, ValidationError> {
-        let members = parse_object(json.as_bytes(), wanted).expect("valid JSON");
-        Claims::from_members(members, json.as_bytes().to_vec(), "k".into())
+        Claims::parse(json.to_owned(), "k".into())
     }
 
     const BASE: &str = r#""iss":"i","aud":"a","exp":2000000000"#;
@@ -536,14 +1044,17 @@ mod tests {
     #[test]
     fn groups_overage_is_reported_as_overage_never_as_no_groups() {
         let c = claims(&format!(r#"{{{BASE},"_claim_names":{{"groups":"src1"}}}}"#)).unwrap();
-        assert_eq!(c.groups(), &Groups::Overage);
+        assert_eq!(c.groups(), Groups::Overage);
         let c = claims(&format!(r#"{{{BASE},"hasgroups":true}}"#)).unwrap();
-        assert_eq!(c.groups(), &Groups::Overage);
+        assert_eq!(c.groups(), Groups::Overage);
         let c = claims(&format!(r#"{{{BASE},"groups":["g"]}}"#)).unwrap();
-        assert_eq!(c.groups(), &Groups::Listed(vec!["g".into()]));
+        match c.groups() {
+            Groups::Listed(list) => assert_eq!(list, ["g"]),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
             claims(&format!("{{{BASE}}}")).unwrap().groups(),
-            &Groups::NotIssued
+            Groups::NotIssued
         );
     }
 
@@ -595,5 +1106,79 @@ mod tests {
         let c = claims(&format!(r#"{{{BASE},"custom":7}}"#)).unwrap();
         assert_eq!(c.get("custom"), Some(Value::from(7)));
         assert_eq!(c.deserialize::<Mine>().unwrap().custom, 7);
+    }
+    #[test]
+    fn escaped_strings_are_unescaped_and_plain_ones_read_in_place() {
+        let c = claims(
+            r#"{"iss":"https:\/\/idp\/t","aud":["a\u0070i","plain"],"exp":2000000000,
+                "tid":"t\u00e9nant","sub":"s","azp":"s","scp":"a\u0020b a","roles":["r\"1","r2"],
+                "wids":[],"xms_cc":["cp1"],"groups":["g\u0031","g2"],"custom":"\u0041"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.issuer(), "https://idp/t");
+        assert_eq!(c.audiences(), ["api", "plain"]);
+        assert_eq!(c.tenant_id(), Some("ténant"));
+        assert_eq!(c.scopes().iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(c.roles(), ["r\"1", "r2"]);
+        assert!(c.has_role("r\"1") && !c.has_role("r"));
+        assert!(c.wids().is_empty());
+        assert_eq!(c.client_capabilities(), ["cp1"]);
+        match c.groups() {
+            Groups::Listed(g) => {
+                assert_eq!(g, ["g1", "g2"]);
+                assert_eq!(g.len(), 2);
+                assert_eq!(g.get(1), Some("g2"));
+                assert_eq!(g.iter().rev().collect::<Vec<_>>(), ["g2", "g1"]);
+                assert_eq!(g.join(","), "g1,g2");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The raw claims are the payload as sent, not the unescaped copies after it.
+        assert_eq!(c.get("custom"), Some(Value::from("A")));
+        assert_eq!(c.raw().len(), 12);
+        let copy = c.clone();
+        drop(c);
+        assert_eq!(copy.issuer(), "https://idp/t");
+        assert_eq!(copy.audiences().to_vec(), ["api", "plain"]);
+    }
+
+    #[test]
+    fn long_scope_lists_are_still_sets() {
+        let names: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
+        let scp = format!("{} {} s0 s39", names.join(" "), names.join(" "));
+        let c = claims(&format!(r#"{{{BASE},"scp":"{scp}"}}"#)).unwrap();
+        assert_eq!(c.scopes().iter().collect::<Vec<_>>(), names);
+        assert_eq!(c.scopes().len(), 40);
+    }
+
+    #[test]
+    fn scope_arrays_are_sets_too() {
+        let c = claims(&format!(r#"{{{BASE},"scp":["b","","a","b","a c"]}}"#)).unwrap();
+        assert_eq!(c.scopes().iter().collect::<Vec<_>>(), ["b", "a", "a c"]);
+        assert_eq!(c.scopes().len(), 3);
+        assert!(c.scopes().contains("a c") && !c.scopes().contains("c"));
+        assert_eq!(c.kind(), TokenKind::Delegated);
+        let c = claims(&format!(r#"{{{BASE},"scp":["x","y","x",""]}}"#)).unwrap();
+        assert_eq!(c.scopes().iter().collect::<Vec<_>>(), ["x", "y"]);
+        let spaced = claims(&format!(r#"{{{BASE},"scp":"x  y"}}"#)).unwrap();
+        assert_eq!(c.scopes(), spaced.scopes());
+        let none = claims(&format!(r#"{{{BASE},"scp":[""]}}"#)).unwrap();
+        assert!(none.scopes().is_empty() && none.scopes().iter().next().is_none());
+        assert_eq!(none.scopes(), &Scopes::default());
+        assert_eq!(none.kind(), TokenKind::App);
+    }
+
+    #[test]
+    fn debug_shows_the_typed_claims_but_never_the_payload() {
+        let c = claims(&format!(
+            r#"{{{BASE},"roles":["r"],"secret":"hunter2","scp":"s1 s2"}}"#
+        ))
+        .unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains(r#"issuer: "i""#), "{debug}");
+        assert!(debug.contains(r#"audiences: ["a"]"#), "{debug}");
+        assert!(debug.contains(r#"Scopes(["s1", "s2"])"#), "{debug}");
+        assert!(debug.contains(r#"roles: ["r"]"#), "{debug}");
     }
 }

@@ -39,16 +39,25 @@ impl JsonError {
     }
 }
 
-/// Remembers the member names of one object.
+/// How many member names [`SeenNames`] keeps inline, on the stack, before it spills to the heap.
+const INLINE_NAMES: usize = 16;
+
+/// Remembers the member names of one object. The first few unescaped names are kept on the
+/// stack (no allocation for the objects real tokens have); escaped names and the rest go to a
+/// `Vec`, and past [`LINEAR_LIMIT`] everything moves to a hash set.
 struct SeenNames<'de> {
-    few: Vec<Cow<'de, str>>,
+    inline: [&'de str; INLINE_NAMES],
+    inline_len: usize,
+    spill: Vec<Cow<'de, str>>,
     many: Option<HashSet<Cow<'de, str>>>,
 }
 
 impl<'de> SeenNames<'de> {
     fn new() -> Self {
         Self {
-            few: Vec::new(),
+            inline: [""; INLINE_NAMES],
+            inline_len: 0,
+            spill: Vec::new(),
             many: None,
         }
     }
@@ -58,12 +67,26 @@ impl<'de> SeenNames<'de> {
         if let Some(many) = &mut self.many {
             return many.insert(name);
         }
-        if self.few.contains(&name) {
+        let inline = &self.inline[..self.inline_len];
+        if inline.iter().any(|seen| **seen == *name) || self.spill.contains(&name) {
             return false;
         }
-        self.few.push(name);
-        if self.few.len() > LINEAR_LIMIT {
-            self.many = Some(self.few.drain(..).collect());
+        match name {
+            Cow::Borrowed(name) if self.inline_len < INLINE_NAMES => {
+                self.inline[self.inline_len] = name;
+                self.inline_len += 1;
+            }
+            name => self.spill.push(name),
+        }
+        if self.inline_len + self.spill.len() > LINEAR_LIMIT {
+            let mut many: HashSet<Cow<'de, str>> = self.spill.drain(..).collect();
+            many.extend(
+                self.inline[..self.inline_len]
+                    .iter()
+                    .map(|n| Cow::Borrowed(*n)),
+            );
+            self.inline_len = 0;
+            self.many = Some(many);
         }
         true
     }
@@ -153,11 +176,12 @@ pub(crate) enum Number {
     Float(f64),
 }
 
-/// The value of a member the caller asked for, reduced to the shapes JOSE uses.
+/// The value of a member the caller asked for, reduced to the shapes JOSE uses. Strings borrow
+/// from the document unless they had escapes; string arrays are lent for one sink call.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Captured {
+pub(crate) enum Captured<'de, 'a> {
     /// A string.
-    Str(String),
+    Str(Cow<'de, str>),
     /// A number.
     Num(Number),
     /// `true` or `false`.
@@ -165,110 +189,131 @@ pub(crate) enum Captured {
     /// `null`.
     Null,
     /// An array whose elements are all strings (possibly empty).
-    StrArray(Vec<String>),
+    StrArray(&'a [Cow<'de, str>]),
     /// Any other array, or an object (already checked for duplicate names).
     Other,
 }
 
-impl<'de> de::Deserialize<'de> for Captured {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CapturedVisitor)
+/// What [`ValueSeed`] read; a string array's elements are left in the scratch vector.
+enum Scanned<'de> {
+    Str(Cow<'de, str>),
+    Num(Number),
+    Bool(bool),
+    Null,
+    StrArray,
+    Other,
+}
+
+/// Reads one captured value; string-array elements go to `scratch` (reused across members, so
+/// a document costs at most one allocation for all its string arrays).
+struct ValueSeed<'s, 'de> {
+    scratch: &'s mut Vec<Cow<'de, str>>,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_, 'de> {
+    type Value = Scanned<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-struct CapturedVisitor;
-
-impl<'de> Visitor<'de> for CapturedVisitor {
-    type Value = Captured;
+impl<'de> Visitor<'de> for ValueSeed<'_, 'de> {
+    type Value = Scanned<'de>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Captured, E> {
-        Ok(Captured::Bool(v))
+    fn visit_bool<E>(self, v: bool) -> Result<Scanned<'de>, E> {
+        Ok(Scanned::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Captured, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Scanned<'de>, E> {
         Ok(if v >= 0 {
-            Captured::Num(Number::Unsigned(v.unsigned_abs()))
+            Scanned::Num(Number::Unsigned(v.unsigned_abs()))
         } else {
-            Captured::Num(Number::Negative(v))
+            Scanned::Num(Number::Negative(v))
         })
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Captured, E> {
-        Ok(Captured::Num(Number::Unsigned(v)))
+    fn visit_u64<E>(self, v: u64) -> Result<Scanned<'de>, E> {
+        Ok(Scanned::Num(Number::Unsigned(v)))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Captured, E> {
-        Ok(Captured::Num(Number::Float(v)))
+    fn visit_f64<E>(self, v: f64) -> Result<Scanned<'de>, E> {
+        Ok(Scanned::Num(Number::Float(v)))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Captured, E> {
-        Ok(Captured::Str(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Scanned<'de>, E> {
+        Ok(Scanned::Str(Cow::Borrowed(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Captured, E> {
-        Ok(Captured::Str(v))
+    fn visit_str<E>(self, v: &str) -> Result<Scanned<'de>, E> {
+        Ok(Scanned::Str(Cow::Owned(v.to_owned())))
     }
-    fn visit_unit<E>(self) -> Result<Captured, E> {
-        Ok(Captured::Null)
+    fn visit_string<E>(self, v: String) -> Result<Scanned<'de>, E> {
+        Ok(Scanned::Str(Cow::Owned(v)))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Captured, A::Error> {
-        let mut strings = Vec::new();
+    fn visit_unit<E>(self) -> Result<Scanned<'de>, E> {
+        Ok(Scanned::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scanned<'de>, A::Error> {
+        self.scratch.clear();
         let mut all_strings = true;
-        while let Some(element) = seq.next_element::<MaybeString>()? {
+        while let Some(element) = seq.next_element::<MaybeString<'de>>()? {
             match element {
-                MaybeString::Str(s) if all_strings => strings.push(s),
+                MaybeString::Str(s) if all_strings => self.scratch.push(s),
                 _ => all_strings = false,
             }
         }
         Ok(if all_strings {
-            Captured::StrArray(strings)
+            Scanned::StrArray
         } else {
-            Captured::Other
+            Scanned::Other
         })
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Captured, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scanned<'de>, A::Error> {
         StrictIgnoreVisitor.visit_map(map)?;
-        Ok(Captured::Other)
+        Ok(Scanned::Other)
     }
 }
 
 /// An array element: a string, or anything else (consumed strictly).
-enum MaybeString {
-    Str(String),
+enum MaybeString<'de> {
+    Str(Cow<'de, str>),
     NotStr,
 }
 
-impl<'de> de::Deserialize<'de> for MaybeString {
+impl<'de> de::Deserialize<'de> for MaybeString<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = MaybeString;
+            type Value = MaybeString<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_str<E>(self, v: &str) -> Result<MaybeString, E> {
-                Ok(MaybeString::Str(v.to_owned()))
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<MaybeString<'de>, E> {
+                Ok(MaybeString::Str(Cow::Borrowed(v)))
             }
-            fn visit_string<E>(self, v: String) -> Result<MaybeString, E> {
-                Ok(MaybeString::Str(v))
+            fn visit_str<E>(self, v: &str) -> Result<MaybeString<'de>, E> {
+                Ok(MaybeString::Str(Cow::Owned(v.to_owned())))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<MaybeString, E> {
+            fn visit_string<E>(self, v: String) -> Result<MaybeString<'de>, E> {
+                Ok(MaybeString::Str(Cow::Owned(v)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<MaybeString<'de>, E> {
                 Ok(MaybeString::NotStr)
             }
-            fn visit_i64<E>(self, _: i64) -> Result<MaybeString, E> {
+            fn visit_i64<E>(self, _: i64) -> Result<MaybeString<'de>, E> {
                 Ok(MaybeString::NotStr)
             }
-            fn visit_u64<E>(self, _: u64) -> Result<MaybeString, E> {
+            fn visit_u64<E>(self, _: u64) -> Result<MaybeString<'de>, E> {
                 Ok(MaybeString::NotStr)
             }
-            fn visit_f64<E>(self, _: f64) -> Result<MaybeString, E> {
+            fn visit_f64<E>(self, _: f64) -> Result<MaybeString<'de>, E> {
                 Ok(MaybeString::NotStr)
             }
-            fn visit_unit<E>(self) -> Result<MaybeString, E> {
+            fn visit_unit<E>(self) -> Result<MaybeString<'de>, E> {
                 Ok(MaybeString::NotStr)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<MaybeString, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<MaybeString<'de>, A::Error> {
                 StrictIgnoreVisitor.visit_seq(seq)?;
                 Ok(MaybeString::NotStr)
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MaybeString, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MaybeString<'de>, A::Error> {
                 StrictIgnoreVisitor.visit_map(map)?;
                 Ok(MaybeString::NotStr)
             }
@@ -277,23 +322,37 @@ impl<'de> de::Deserialize<'de> for MaybeString {
     }
 }
 
-/// The members of one top-level object that a caller asked for, in document order.
-pub(crate) type Members = Vec<(&'static str, Captured)>;
+/// A member a caller wants, named by a small index (below 64) for duplicate detection.
+pub(crate) trait Key: Copy {
+    /// A number below 64, distinct for each key.
+    fn index(self) -> u32;
+}
 
-/// Names the members a caller wants: returns the caller's own `&'static` spelling of `name`, or
-/// `None` for members that are only checked. Write it as a `match` so the compiler dispatches on
-/// length and bytes instead of scanning a list.
-pub(crate) type Wanted = fn(&str) -> Option<&'static str>;
+/// Names the members a caller wants: returns the caller's key for `name`, or `None` for members
+/// that are only checked. Write it as a `match` so the compiler dispatches on length and bytes
+/// instead of scanning a list.
+pub(crate) type Wanted<K> = fn(&str) -> Option<K>;
 
-/// Parses `bytes` as one JSON object, refusing duplicate names at every depth, and returns the
-/// members `wanted` names (each at most once, by construction).
-pub(crate) fn parse_object(bytes: &[u8], wanted: Wanted) -> Result<Members, JsonError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let members = ObjectSeed { wanted }
+/// Parses `text` as one JSON object, refusing duplicate names at every depth, and hands each
+/// member `wanted` names to `sink`, in document order (each name at most once, by
+/// construction). `sink` only records: the document is parsed to the end either way, and a
+/// JSON error wins over anything the sink saw.
+///
+/// Takes `&str`: UTF-8 is validated once for the whole document, not string by string.
+pub(crate) fn parse_object<'de, K, F>(
+    text: &'de str,
+    wanted: Wanted<K>,
+    sink: F,
+) -> Result<(), JsonError>
+where
+    K: Key,
+    F: for<'a> FnMut(K, Captured<'de, 'a>),
+{
+    let mut de = serde_json::Deserializer::from_str(text);
+    ObjectSeed { wanted, sink }
         .deserialize(&mut de)
         .map_err(|e| JsonError::classify(&e))?;
-    de.end().map_err(|_| JsonError::Invalid)?;
-    Ok(members)
+    de.end().map_err(|_| JsonError::Invalid)
 }
 
 /// Checks that `bytes` is one JSON value with no duplicate member names at any depth.
@@ -303,34 +362,57 @@ pub(crate) fn check_strict(bytes: &[u8]) -> Result<(), JsonError> {
     de.end().map_err(|_| JsonError::Invalid)
 }
 
-struct ObjectSeed {
-    wanted: Wanted,
+struct ObjectSeed<K, F> {
+    wanted: Wanted<K>,
+    sink: F,
 }
 
-impl<'de> DeserializeSeed<'de> for ObjectSeed {
-    type Value = Members;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Members, D::Error> {
+impl<'de, K, F> DeserializeSeed<'de> for ObjectSeed<K, F>
+where
+    K: Key,
+    F: for<'a> FnMut(K, Captured<'de, 'a>),
+{
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for ObjectSeed {
-    type Value = Members;
+impl<'de, K, F> Visitor<'de> for ObjectSeed<K, F>
+where
+    K: Key,
+    F: for<'a> FnMut(K, Captured<'de, 'a>),
+{
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-        // Wanted names are deduplicated against the (short) list of captured members, by
-        // pointer; only the other names go through `SeenNames`.
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        // Wanted names are deduplicated by key, in a bit set; only the other names go through
+        // `SeenNames`.
+        let mut captured: u64 = 0;
         let mut others = SeenNames::new();
-        let mut members: Members = Vec::with_capacity(24);
+        let mut scratch: Vec<Cow<'de, str>> = Vec::new();
         while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
             match (self.wanted)(&name) {
-                Some(w) => {
-                    if members.iter().any(|(seen, _)| std::ptr::eq(*seen, w)) {
+                Some(key) => {
+                    debug_assert!(key.index() < 64, "a Key's index is below 64");
+                    let bit = 1u64 << (key.index() & 63);
+                    if captured & bit != 0 {
                         return Err(de::Error::custom(DUPLICATE));
                     }
-                    members.push((w, map.next_value::<Captured>()?));
+                    captured |= bit;
+                    let value = match map.next_value_seed(ValueSeed {
+                        scratch: &mut scratch,
+                    })? {
+                        Scanned::Str(s) => Captured::Str(s),
+                        Scanned::Num(n) => Captured::Num(n),
+                        Scanned::Bool(b) => Captured::Bool(b),
+                        Scanned::Null => Captured::Null,
+                        Scanned::StrArray => Captured::StrArray(&scratch),
+                        Scanned::Other => Captured::Other,
+                    };
+                    (self.sink)(key, value);
                 }
                 None => {
                     if !others.insert(name) {
@@ -340,7 +422,7 @@ impl<'de> Visitor<'de> for ObjectSeed {
                 }
             }
         }
-        Ok(members)
+        Ok(())
     }
 }
 
@@ -349,35 +431,76 @@ mod tests {
     use super::*;
 
     /// The members these tests capture ("x" and "m0".."m99" are deliberately not among them).
-    fn test_wanted(name: &str) -> Option<&'static str> {
-        ["a", "alg", "s", "n", "neg", "f", "b", "z", "arr", "mixed", "o"]
-            .into_iter()
-            .find(|w| *w == name)
+    const NAMES: [&str; 12] = [
+        "a", "alg", "s", "n", "neg", "f", "b", "z", "arr", "mixed", "o", "e",
+    ];
+
+    #[derive(Clone, Copy)]
+    struct Named(usize);
+
+    impl Key for Named {
+        fn index(self) -> u32 {
+            self.0 as u32
+        }
+    }
+
+    fn test_wanted(name: &str) -> Option<Named> {
+        NAMES.iter().position(|w| *w == name).map(Named)
+    }
+
+    /// A captured member, owned, for comparisons.
+    #[derive(Debug, PartialEq)]
+    enum Owned {
+        Str(String, bool),
+        Num(Number),
+        Bool(bool),
+        Null,
+        StrArray(Vec<String>),
+        Other,
+    }
+
+    type Members = Vec<(&'static str, Owned)>;
+
+    fn parse(doc: &[u8], wanted: Wanted<Named>) -> Result<Members, JsonError> {
+        let text = std::str::from_utf8(doc).map_err(|_| JsonError::Invalid)?;
+        let mut members = Vec::new();
+        parse_object(text, wanted, |name, value| {
+            let owned = match value {
+                Captured::Str(s) => Owned::Str(s.to_string(), matches!(s, Cow::Borrowed(_))),
+                Captured::Num(n) => Owned::Num(n),
+                Captured::Bool(b) => Owned::Bool(b),
+                Captured::Null => Owned::Null,
+                Captured::StrArray(v) => Owned::StrArray(v.iter().map(|s| s.to_string()).collect()),
+                Captured::Other => Owned::Other,
+            };
+            members.push((NAMES[name.0], owned));
+        })?;
+        Ok(members)
     }
 
     #[test]
     fn duplicate_top_level_member_is_refused() {
-        let err = parse_object(br#"{"a":1,"b":2,"a":3}"#, test_wanted).unwrap_err();
+        let err = parse(br#"{"a":1,"b":2,"a":3}"#, test_wanted).unwrap_err();
         assert_eq!(err, JsonError::DuplicateMember);
     }
 
     #[test]
     fn duplicate_member_of_an_ignored_member_is_refused() {
-        let err = parse_object(br#"{"x":1,"x":2}"#, test_wanted).unwrap_err();
+        let err = parse(br#"{"x":1,"x":2}"#, test_wanted).unwrap_err();
         assert_eq!(err, JsonError::DuplicateMember);
     }
 
     #[test]
     fn duplicate_nested_member_is_refused() {
-        let err = parse_object(br#"{"a":{"k":1,"k":2}}"#, test_wanted).unwrap_err();
+        let err = parse(br#"{"a":{"k":1,"k":2}}"#, test_wanted).unwrap_err();
         assert_eq!(err, JsonError::DuplicateMember);
-        let err = parse_object(br#"{"z":[{"k":1,"k":2}]}"#, test_wanted).unwrap_err();
+        let err = parse(br#"{"z":[{"k":1,"k":2}]}"#, test_wanted).unwrap_err();
         assert_eq!(err, JsonError::DuplicateMember);
     }
 
     #[test]
     fn escaped_and_plain_spellings_of_one_name_are_duplicates() {
-        let err = parse_object(br#"{"alg":"RS256","\u0061lg":"none"}"#, test_wanted).unwrap_err();
+        let err = parse(br#"{"alg":"RS256","\u0061lg":"none"}"#, test_wanted).unwrap_err();
         assert_eq!(err, JsonError::DuplicateMember);
     }
 
@@ -389,7 +512,7 @@ mod tests {
         }
         doc.push_str("\"m7\":0}");
         assert_eq!(
-            parse_object(doc.as_bytes(), test_wanted).unwrap_err(),
+            parse(doc.as_bytes(), test_wanted).unwrap_err(),
             JsonError::DuplicateMember
         );
     }
@@ -406,7 +529,7 @@ mod tests {
             b"{} x",
         ] {
             assert_eq!(
-                parse_object(doc, test_wanted).unwrap_err(),
+                parse(doc, test_wanted).unwrap_err(),
                 JsonError::Invalid,
                 "{doc:?}"
             );
@@ -415,7 +538,7 @@ mod tests {
 
     #[test]
     fn captures_shapes() {
-        let m = parse_object(
+        let m = parse(
             br#"{"s":"x","n":1,"neg":-1,"f":1.5,"b":true,"z":null,"arr":["a","b"],"mixed":["a",1],"o":{}}"#,
             test_wanted,
         )
@@ -423,16 +546,91 @@ mod tests {
         assert_eq!(
             m,
             vec![
-                ("s", Captured::Str("x".into())),
-                ("n", Captured::Num(Number::Unsigned(1))),
-                ("neg", Captured::Num(Number::Negative(-1))),
-                ("f", Captured::Num(Number::Float(1.5))),
-                ("b", Captured::Bool(true)),
-                ("z", Captured::Null),
-                ("arr", Captured::StrArray(vec!["a".into(), "b".into()])),
-                ("mixed", Captured::Other),
-                ("o", Captured::Other),
+                ("s", Owned::Str("x".into(), true)),
+                ("n", Owned::Num(Number::Unsigned(1))),
+                ("neg", Owned::Num(Number::Negative(-1))),
+                ("f", Owned::Num(Number::Float(1.5))),
+                ("b", Owned::Bool(true)),
+                ("z", Owned::Null),
+                ("arr", Owned::StrArray(vec!["a".into(), "b".into()])),
+                ("mixed", Owned::Other),
+                ("o", Owned::Other),
             ]
+        );
+    }
+    #[test]
+    fn escaped_strings_are_unescaped_copies_and_plain_ones_borrowed() {
+        let m = parse(br#"{"s":"a\/b","arr":["x","y\u0041"]}"#, test_wanted).unwrap();
+        assert_eq!(
+            m,
+            vec![
+                ("s", Owned::Str("a/b".into(), false)),
+                ("arr", Owned::StrArray(vec!["x".into(), "yA".into()])),
+            ]
+        );
+        let m = parse(br#"{"s":"plain"}"#, test_wanted).unwrap();
+        assert_eq!(m, vec![("s", Owned::Str("plain".into(), true))]);
+    }
+
+    #[test]
+    fn string_arrays_do_not_leak_into_each_other() {
+        let m = parse(
+            br#"{"arr":["a","b","c"],"mixed":["d"],"o":["e",1],"e":[]}"#,
+            test_wanted,
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            vec![
+                (
+                    "arr",
+                    Owned::StrArray(vec!["a".into(), "b".into(), "c".into()])
+                ),
+                ("mixed", Owned::StrArray(vec!["d".into()])),
+                ("o", Owned::Other),
+                ("e", Owned::StrArray(vec![])),
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicates_are_caught_inline_spilled_and_escaped() {
+        for count in [3, INLINE_NAMES, INLINE_NAMES + 5] {
+            let names: Vec<String> = (0..count).map(|i| format!("\"k{i}\":{i}")).collect();
+            let body = names.join(",");
+            // Each earlier name repeated, plainly and escaped (`\u006b` is `k`), at the top
+            // level and nested.
+            for dup in [0, count / 2, count - 1] {
+                for spelling in [format!("k{dup}"), format!("\\u006b{dup}")] {
+                    for doc in [
+                        format!("{{{body},\"{spelling}\":0}}"),
+                        format!("{{\"x\":{{{body},\"{spelling}\":0}}}}"),
+                    ] {
+                        assert_eq!(
+                            parse(doc.as_bytes(), test_wanted).unwrap_err(),
+                            JsonError::DuplicateMember,
+                            "{doc}"
+                        );
+                    }
+                }
+            }
+            // An escaped *first* spelling is caught too.
+            let doc = format!("{{\"\\u006b0\":0,{body}}}");
+            assert_eq!(
+                parse(doc.as_bytes(), test_wanted).unwrap_err(),
+                JsonError::DuplicateMember,
+                "{doc}"
+            );
+            let doc = format!("{{{body}}}");
+            assert!(parse(doc.as_bytes(), test_wanted).is_ok(), "{doc}");
+        }
+    }
+
+    #[test]
+    fn wanted_members_are_deduplicated_by_key_including_escaped_spellings() {
+        assert_eq!(
+            parse(br#"{"s":"x","n":1,"\u0073":"y"}"#, test_wanted).unwrap_err(),
+            JsonError::DuplicateMember
         );
     }
 }

@@ -58,10 +58,12 @@ mod verified_cache;
 
 pub use algorithm::Algorithm;
 pub use authenticate::AuthenticateLayer;
-pub use authenticator::{Authenticator, AuthenticatorBuilder, AuthenticatorError, AuthenticatorStats};
+pub use authenticator::{
+    Authenticator, AuthenticatorBuilder, AuthenticatorError, AuthenticatorStats,
+};
 pub use bearer::{bearer_token, bearer_token_from_parts};
 pub use challenge::{AuthError, BodyStyle, Challenge, ErrorBody, Insufficient};
-pub use claims::{Claims, Groups, Scopes, TokenKind};
+pub use claims::{Claims, Groups, Scopes, Strs, StrsIter, TokenKind};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{BuildError, ErrorCode, IssuerVersion, TokenPart, ValidationError};
 pub use jwks::{JwksCache, JwksCacheBuilder, JwksError, JwksStats, KeySet, KeySetError};

@@ -5,10 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
-use crate::claims::{self, Claims};
+use crate::claims::Claims;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BuildError, IssuerVersion, TokenPart, ValidationError};
-use crate::json::{self, JsonError};
 use crate::jwks::KeySet;
 use crate::jws::{self, TypPolicy};
 
@@ -72,6 +71,7 @@ struct Config {
     clock: Arc<dyn Clock>,
     max_token_size: usize,
     typ: TypPolicy,
+    accept_id_tokens: bool,
 }
 
 impl Validator {
@@ -96,8 +96,10 @@ impl Validator {
             });
         }
         let compact = jws::split(token)?;
-        let header_bytes = jws::decode(compact.header, TokenPart::Header)?;
-        let header = jws::parse_header(&header_bytes, cfg.algorithms, &cfg.typ)?;
+        let mut header_stack = [0u8; jws::HEADER_STACK_LEN];
+        let mut header_heap = Vec::new();
+        let header_json = jws::decode_header(compact.header, &mut header_stack, &mut header_heap)?;
+        let header = jws::parse_header(header_json, cfg.algorithms, &cfg.typ)?;
         if compact.signature.is_empty() {
             return Err(ValidationError::MissingSignature);
         }
@@ -108,19 +110,20 @@ impl Validator {
         if !key.fits(header.alg) {
             return Err(ValidationError::KeyAlgorithmMismatch(header.alg));
         }
-        let mut buf = [0u8; jws::MAX_SIGNATURE_LEN];
-        let signature = jws::decode_signature(compact.signature, &mut buf)?;
+        let mut signature_stack = [0u8; jws::SIGNATURE_STACK_LEN];
+        let mut signature_heap = Vec::new();
+        let signature =
+            jws::decode_signature(compact.signature, &mut signature_stack, &mut signature_heap)?;
         // Decoding is not parsing: the payload's JSON is read only after the signature verifies.
         let payload = jws::decode(compact.payload, TokenPart::Payload)?;
         if !key.verify(header.alg, compact.signing_input, signature) {
             return Err(ValidationError::InvalidSignature);
         }
 
-        let members = json::parse_object(&payload, claims::wanted).map_err(|e| match e {
-            JsonError::DuplicateMember => ValidationError::DuplicateMember(TokenPart::Payload),
-            JsonError::Invalid => ValidationError::InvalidJson(TokenPart::Payload),
-        })?;
-        let claims = Claims::from_members(members, payload, key.id().to_owned())?;
+        // UTF-8 is checked once here; the claims borrow their strings from the payload.
+        let payload = String::from_utf8(payload)
+            .map_err(|_| ValidationError::InvalidJson(TokenPart::Payload))?;
+        let claims = Claims::parse(payload, key.shared_id())?;
 
         self.check_issuer(&claims, key.issuer())?;
         self.check_audience(&claims)?;
@@ -216,22 +219,20 @@ impl Validator {
             return Ok(());
         };
         let tid = claims.tenant_id().unwrap_or("");
-        let expected = if template.contains("{tenantid}") {
-            if !is_guid(tid) {
-                return Err(ValidationError::KeyIssuerMismatch);
-            }
-            template.replace("{tenantid}", tid)
-        } else {
-            template.to_owned()
-        };
+        let templated = template.contains(TENANT_PLACEHOLDER);
+        if templated && !is_guid(tid) {
+            return Err(ValidationError::KeyIssuerMismatch);
+        }
         let iss = claims.issuer();
-        if expected == iss {
+        // The common case, compared without building the substituted issuer.
+        if substitutes_to(template, tid, iss) {
             return Ok(());
         }
-        if let Some((IssuerVersion::V1, tenant)) = self.entra_issuer(iss)
-            && expected == self.v2_issuer(tenant)
-        {
-            return Ok(());
+        if let Some((IssuerVersion::V1, tenant)) = self.entra_issuer(iss) {
+            let expected = template.replace(TENANT_PLACEHOLDER, tid);
+            if expected == self.v2_issuer(tenant) {
+                return Ok(());
+            }
         }
         Err(ValidationError::KeyIssuerMismatch)
     }
@@ -247,11 +248,20 @@ impl Validator {
                 accepted: cfg.audiences.clone(),
             });
         }
-        // An ID token for this app: addressed to the client id, with no permissions at all.
-        // (`nonce`, `c_hash` and `at_hash` were refused while parsing.) `idtyp=app` proves an
-        // access token, e.g. an app-only token issued without admin consent.
+        if cfg.accept_id_tokens {
+            return Ok(());
+        }
+        // An ID token: it has `nonce`, `c_hash` or `at_hash`, or it is addressed to this app's
+        // client id with no permissions at all. `idtyp=app` proves an access token, e.g. an
+        // app-only token issued without admin consent.
+        if claims.id_token_claims {
+            return Err(ValidationError::IdToken);
+        }
         if let Some(client_id) = &cfg.client_id {
-            let to_client = claims.audiences().iter().any(|a| a == client_id);
+            let to_client = claims
+                .audiences()
+                .iter()
+                .any(|a| a.strip_suffix('/').unwrap_or(a) == client_id);
             if to_client
                 && claims.scopes().is_empty()
                 && claims.roles().is_empty()
@@ -326,6 +336,7 @@ pub struct ValidatorBuilder {
     clock: Arc<dyn Clock>,
     max_token_size: usize,
     typ: TypPolicy,
+    accept_id_tokens: bool,
     error: Option<BuildError>,
 }
 
@@ -345,6 +356,7 @@ impl Default for ValidatorBuilder {
             clock: Arc::new(SystemClock),
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
             typ: TypPolicy::default(),
+            accept_id_tokens: false,
             error: None,
         }
     }
@@ -534,6 +546,15 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Validates **ID tokens** instead of access tokens: a client checking the ID token of a
+    /// sign-in (issuer, signature, `aud` = its own client id, lifetime) accepts tokens with
+    /// `nonce`, `c_hash` or `at_hash` claims and without `scp` or `roles`. The caller checks
+    /// `nonce` itself. Never use such a validator to protect an API.
+    pub fn accept_id_tokens(mut self) -> Self {
+        self.accept_id_tokens = true;
+        self
+    }
+
     /// Options that weaken validation; each is named for what it gives up.
     pub fn dangerous(self) -> DangerousValidatorBuilder {
         DangerousValidatorBuilder { inner: self }
@@ -577,6 +598,7 @@ impl ValidatorBuilder {
                 clock: self.clock,
                 max_token_size: self.max_token_size,
                 typ: self.typ,
+                accept_id_tokens: self.accept_id_tokens,
             }),
         })
     }
@@ -619,6 +641,25 @@ impl DangerousValidatorBuilder {
     pub fn build(self) -> Result<Validator, BuildError> {
         self.inner.build()
     }
+}
+
+/// The placeholder in Entra's multi-tenant key issuers.
+const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// Whether `template` with every `{tenantid}` replaced by `tid` is `s`
+/// (`template.replace("{tenantid}", tid) == s`, without building the string).
+fn substitutes_to(template: &str, tid: &str, s: &str) -> bool {
+    let mut parts = template.split(TENANT_PLACEHOLDER);
+    let Some(mut rest) = parts.next().and_then(|first| s.strip_prefix(first)) else {
+        return false;
+    };
+    for part in parts {
+        match rest.strip_prefix(tid).and_then(|r| r.strip_prefix(part)) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// Whether `s` is a GUID in Entra's form: 8-4-4-4-12 lowercase hex digits.
@@ -671,6 +712,43 @@ pub(crate) fn is_loopback_authority(authority: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn template_substitution_is_compared_exactly() {
+        let tid = "8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10";
+        let templates = [
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "https://idp/{tenantid}",
+            "{tenantid}",
+            "{tenantid}{tenantid}/x/{tenantid}",
+            "https://idp/{tenantid}tenantid}/",
+            "https://idp/{tenant",
+            "https://idp/static",
+            "",
+        ];
+        for template in templates {
+            let expected = template.replace(TENANT_PLACEHOLDER, tid);
+            let mut candidates = vec![
+                expected.clone(),
+                format!("{expected}/"),
+                format!("x{expected}"),
+                template.to_owned(),
+                template.replace(TENANT_PLACEHOLDER, ""),
+                template.replace(TENANT_PLACEHOLDER, "2b7d4c19-3e5a-4f81-b6c2-9d0e1a4f7c63"),
+                String::new(),
+            ];
+            if !expected.is_empty() {
+                candidates.push(expected[..expected.len() - 1].to_owned());
+            }
+            for candidate in candidates {
+                assert_eq!(
+                    substitutes_to(template, tid, &candidate),
+                    expected == candidate,
+                    "{template:?} vs {candidate:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn guid_shape_is_exact() {

@@ -440,7 +440,10 @@ fn rule_18_base64url_must_be_canonical() {
     let token = TokenBuilder::delegated().sign();
     for bad in dangerous::with_whitespace_variants(&token) {
         let err = check(&bad).unwrap_err();
-        assert!(matches!(err, ValidationError::InvalidBase64(_)), "{bad:?}: {err:?}");
+        assert!(
+            matches!(err, ValidationError::InvalidBase64(_)),
+            "{bad:?}: {err:?}"
+        );
     }
     for bad in [
         dangerous::with_padding(&token),
@@ -458,7 +461,10 @@ fn rule_18_base64url_must_be_canonical() {
     }
     // Non-canonical text in a signed segment is refused too, before any JSON is read.
     let claims = claims_of(&TokenBuilder::delegated());
-    for bad in [dangerous::non_canonical_payload(&claims), dangerous::padded_payload(&claims)] {
+    for bad in [
+        dangerous::non_canonical_payload(&claims),
+        dangerous::padded_payload(&claims),
+    ] {
         assert_eq!(
             check(&bad).unwrap_err(),
             ValidationError::InvalidBase64(TokenPart::Payload)
@@ -879,6 +885,14 @@ fn rule_29_id_tokens_are_not_access_tokens() {
         .remove("azpacr")
         .sign();
     assert_eq!(check(&bare).unwrap_err(), ValidationError::IdToken);
+    // The audience comparison strips one trailing '/', so this rule must too (found by fuzzing).
+    let slashed = TokenBuilder::delegated()
+        .audience(&format!("{API_CLIENT_ID}/"))
+        .remove("scp")
+        .remove("azp")
+        .remove("azpacr")
+        .sign();
+    assert_eq!(check(&slashed).unwrap_err(), ValidationError::IdToken);
     // An app-only token without roles (no admin consent) is still an access token when it says so.
     let no_consent = TokenBuilder::app().remove("roles").sign();
     let claims = check(&no_consent).unwrap();
@@ -920,7 +934,7 @@ fn rule_31_groups_overage_is_reported() {
     let token = TokenBuilder::delegated()
         .claim("_claim_names", json!({"groups": "src1"}))
         .sign();
-    assert_eq!(check(&token).unwrap().groups(), &Groups::Overage);
+    assert_eq!(check(&token).unwrap().groups(), Groups::Overage);
 }
 
 #[test]
@@ -975,5 +989,30 @@ fn jwks_with_duplicate_kids_is_refused() {
     assert!(matches!(
         KeySet::from_jwks_json(doc.as_bytes()),
         Err(auth_layer::KeySetError::DuplicateKeyId { .. })
+    ));
+}
+
+#[test]
+fn id_token_mode_accepts_id_tokens_and_nothing_else_changes() {
+    let id_validator = Validator::builder()
+        .tenant_id(TENANT_ID)
+        .client_id(API_CLIENT_ID)
+        .accept_id_tokens()
+        .build()
+        .unwrap();
+    let id_token = TokenBuilder::id_token().sign();
+    let claims = id_validator.validate(&id_token, &default_keyset()).unwrap();
+    assert!(claims.get("nonce").is_some());
+    // The default validator still refuses it, and the ID-token validator still checks the rest.
+    assert_eq!(check(&id_token).unwrap_err(), ValidationError::IdToken);
+    let other_tenant = TokenBuilder::id_token().tenant(OTHER_TENANT_ID).sign();
+    assert!(matches!(
+        id_validator.validate(&other_tenant, &default_keyset()).unwrap_err(),
+        ValidationError::TenantNotAllowed { .. }
+    ));
+    let expired = TokenBuilder::id_token().issued_at(now() - 7200).sign();
+    assert!(matches!(
+        id_validator.validate(&expired, &default_keyset()).unwrap_err(),
+        ValidationError::Expired { .. }
     ));
 }

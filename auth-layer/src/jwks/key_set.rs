@@ -1,6 +1,7 @@
 //! A parsed JWK set (RFC 7517) holding only keys that are safe to verify with.
 
 use std::fmt;
+use std::sync::Arc;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents, VerificationAlgorithm};
 use base64::Engine as _;
@@ -123,6 +124,8 @@ enum KeyType {
 
 /// One signing key, parsed once into the form aws-lc-rs verifies with.
 pub struct VerifyingKey {
+    /// The `kid`, else the `x5t`: shared with the claims of every token this key verifies.
+    id: Arc<str>,
     kid: Option<String>,
     x5t: Option<String>,
     issuer: Option<String>,
@@ -155,7 +158,12 @@ impl VerifyingKey {
 
     /// A name for logs: the `kid`, else the `x5t`.
     pub fn id(&self) -> &str {
-        self.kid.as_deref().or(self.x5t.as_deref()).unwrap_or("")
+        &self.id
+    }
+
+    /// [`VerifyingKey::id`], shared (a reference-count increment, no copy).
+    pub(crate) fn shared_id(&self) -> Arc<str> {
+        Arc::clone(&self.id)
     }
 
     /// Whether this key may verify `alg`: the key type fits and the JWK's own `alg`, if any,
@@ -456,6 +464,7 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
         return Err(DropReason::UnsupportedAlgorithm);
     }
     Ok(VerifyingKey {
+        id: kid.as_deref().or(x5t.as_deref()).unwrap_or("").into(),
         kid,
         x5t,
         issuer,
