@@ -14,6 +14,10 @@ pub(crate) struct AadError {
     pub(crate) code: u32,
     pub(crate) message: String,
     pub(crate) suberror: Option<&'static str>,
+    /// `claims` (a Conditional Access challenge).
+    pub(crate) claims: Option<String>,
+    /// A `Retry-After` header, in seconds.
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl AadError {
@@ -29,6 +33,8 @@ impl AadError {
             code,
             message: message.into(),
             suberror: None,
+            claims: None,
+            retry_after: None,
         }
     }
 
@@ -39,6 +45,16 @@ impl AadError {
 
     pub(crate) fn with_suberror(mut self, suberror: &'static str) -> Self {
         self.suberror = Some(suberror);
+        self
+    }
+
+    pub(crate) fn with_claims(mut self, claims: impl Into<String>) -> Self {
+        self.claims = Some(claims.into());
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
         self
     }
 
@@ -71,6 +87,9 @@ impl AadError {
         if let Some(suberror) = self.suberror {
             body.insert("suberror".into(), json!(suberror));
         }
+        if let Some(claims) = &self.claims {
+            body.insert("claims".into(), json!(claims));
+        }
         Value::Object(body)
     }
 
@@ -83,6 +102,11 @@ impl AadError {
         )
             .into_response();
         no_store(&mut response);
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED
             && let Ok(value) = "Basic realm=\"\"".parse()
         {

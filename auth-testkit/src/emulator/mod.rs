@@ -46,6 +46,7 @@ pub(crate) mod server;
 mod tenant;
 mod tls;
 mod token_endpoint;
+mod token_faults;
 mod tokens;
 
 use std::collections::{BTreeSet, HashMap};
@@ -66,6 +67,7 @@ pub use tenant::{
     AppRegistration, AppRole, ClientCertificate, DEFAULT_TENANT_TOML, ResourceAccess, TenantConfig,
     TenantError, User, UserAppRole, derive_guid,
 };
+pub use token_faults::TokenFault;
 
 use discovery::{Endpoint, KeyServing, lock};
 use keys::{KeyRing, SigningKey};
@@ -253,6 +255,12 @@ pub(crate) struct Shared {
     assertion_ids: Mutex<HashMap<(String, String), i64>>,
     counters: [AtomicUsize; 5],
     log: bool,
+    /// A fault the token endpoint answers with (see [`TokenFault`]).
+    token_fault: Mutex<Option<TokenFault>>,
+    /// While set, On-Behalf-Of answers `interaction_required` with these `claims`.
+    obo_claims: Mutex<Option<String>>,
+    /// `refresh_in` (seconds) added to token responses; 0: none.
+    refresh_in: AtomicI64,
 }
 
 impl Shared {
@@ -313,6 +321,17 @@ impl Shared {
 
     fn count(&self, grant: Grant) {
         self.counters[grant.index()].fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The error of the configured token fault, if any (consuming one of its `times`).
+    fn token_fault(&self) -> Option<errors::AadError> {
+        let mut slot = lock(&self.token_fault);
+        let fault = slot.as_mut()?;
+        let (error, stays) = fault.fire();
+        if !stays {
+            *slot = None;
+        }
+        Some(error)
     }
 }
 
@@ -524,6 +543,9 @@ impl EmulatorBuilder {
             assertion_ids: Mutex::default(),
             counters: Default::default(),
             log: self.log,
+            token_fault: Mutex::new(None),
+            obo_claims: Mutex::new(None),
+            refresh_in: AtomicI64::new(0),
         });
         shared.republish(&lock(&shared.ring));
         let server = server::spawn(listener, router(Arc::clone(&shared)), tls_config);
@@ -806,6 +828,55 @@ impl Emulator {
     /// The emulator's current time, Unix seconds (system time plus advances).
     pub fn now(&self) -> i64 {
         self.shared.now()
+    }
+
+    /// Makes the token endpoint answer every request (or the next `n`, see
+    /// [`TokenFault::times`]) with `fault` instead of a token; `None`: healthy. Requests are
+    /// still counted per grant.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_testkit::emulator::{Emulator, TokenFault};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let idp = Emulator::start().await;
+    /// idp.set_token_fault(Some(TokenFault::throttled(Duration::from_secs(2))));
+    /// let consumer = idp.app("s2s-example-consumer");
+    /// let response = reqwest::Client::new()
+    ///     .post(idp.token_endpoint())
+    ///     .form(&[
+    ///         ("grant_type", "client_credentials"),
+    ///         ("client_id", consumer.client_id()),
+    ///         ("client_secret", consumer.secret()),
+    ///         ("scope", "api://s2s-example-api/.default"),
+    ///     ])
+    ///     .send()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(response.status(), 429);
+    /// assert_eq!(response.headers()["retry-after"], "2");
+    /// idp.set_token_fault(None);
+    /// # }
+    /// ```
+    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
+        *lock(&self.shared.token_fault) = fault;
+    }
+
+    /// While `Some(claims)`, On-Behalf-Of requests (valid ones: the client and the assertion
+    /// are still checked first) fail as Entra fails them when Conditional Access requires the
+    /// user to do more (e.g. MFA): `400 interaction_required`, `AADSTS50076`, with `claims`
+    /// = this JSON. `None`: no challenge.
+    pub fn set_obo_claims_challenge(&self, claims: Option<&str>) {
+        *lock(&self.shared.obo_claims) = claims.map(str::to_owned);
+    }
+
+    /// Adds `refresh_in` (whole seconds) to access-token responses from now on, as Entra does
+    /// for long-lived tokens (it asks clients to refresh proactively after that time);
+    /// `None`: no `refresh_in` (the default).
+    pub fn set_refresh_in(&self, refresh_in: Option<Duration>) {
+        let secs = refresh_in.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        self.shared.refresh_in.store(secs, Ordering::SeqCst);
     }
 
     /// Token-endpoint requests of this grant so far (counted on arrival, errors included).

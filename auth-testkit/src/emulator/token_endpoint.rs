@@ -331,6 +331,9 @@ fn token_inner(
         _ => Grant::Other,
     };
     shared.count(grant);
+    if let Some(fault) = shared.token_fault() {
+        return Err(fault);
+    }
     if shared.tenant_path(segment).is_none() {
         return Err(tenant_not_found(segment));
     }
@@ -403,6 +406,10 @@ impl<'a> Ctx<'a> {
         }
         m.insert("expires_in".into(), json!(self.lifetime));
         m.insert("ext_expires_in".into(), json!(self.lifetime));
+        let refresh_in = self.shared.refresh_in.load(Ordering::SeqCst);
+        if refresh_in > 0 {
+            m.insert("refresh_in".into(), json!(refresh_in));
+        }
         m.insert("access_token".into(), json!(access_token));
         m
     }
@@ -587,6 +594,10 @@ impl<'a> Ctx<'a> {
         let request = scopes::parse(&self.shared.tenant, scope)?;
         let target = request.single_resource(scope)?;
         let (resource, scp, granted) = self.delegated(client, user, target)?;
+        if let Some(claims) = lock(&self.shared.obo_claims).clone() {
+            let name = granted.first().map_or(scope, String::as_str);
+            return Err(super::token_faults::obo_claims_challenge(&claims, name));
+        }
         let token = tokens::access_token(
             self.shared,
             client,

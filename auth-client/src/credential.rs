@@ -1,0 +1,353 @@
+//! Client credentials: a secret, a certificate (signed client assertions), or a federated
+//! assertion (a file read on every use, or a callback).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self, KeyPair as _, RsaKeyPair};
+use base64::Engine as _;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::cache::BoxFuture;
+use crate::error::{BuildError, Error};
+use crate::random;
+use crate::token::REDACTED;
+
+/// `client_assertion_type` of every client assertion (RFC 7523).
+pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Lifetime of a signed client assertion: 10 minutes, as MSAL signs them. A fresh one is
+/// signed for every request, so it never needs to live longer.
+const ASSERTION_LIFETIME: u64 = 600;
+
+/// A boxed error, as assertion callbacks return.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+type AssertionCallback =
+    Arc<dyn Fn() -> BoxFuture<'static, Result<String, BoxError>> + Send + Sync>;
+
+/// The signature algorithm of certificate client assertions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AssertionAlgorithm {
+    /// RSASSA-PSS with SHA-256, header `x5t#S256` (the SHA-256 thumbprint). The default, and
+    /// what Entra recommends.
+    #[default]
+    Ps256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, header `x5t` (the SHA-1 thumbprint), for identity
+    /// providers without PS256.
+    Rs256,
+}
+
+/// An X.509 certificate and its RSA private key, for signed client assertions
+/// (`private_key_jwt`).
+///
+/// Parsed from PEM: certificates (`CERTIFICATE`, the leaf first or in any order: the leaf is
+/// the one whose key is the private key) and one private key (PKCS#8 `PRIVATE KEY` or PKCS#1
+/// `RSA PRIVATE KEY`; encrypted keys are refused). Keys shorter than 2048 bits are refused.
+/// `Debug` shows the thumbprints only.
+///
+/// ```
+/// use auth_client::ClientCertificate;
+/// let err = ClientCertificate::from_pem("no certificate here", "nor a key").unwrap_err();
+/// assert!(err.to_string().contains("no CERTIFICATE"));
+/// ```
+#[derive(Clone)]
+pub struct ClientCertificate {
+    /// The leaf first; never empty.
+    chain: Vec<Vec<u8>>,
+    key: Arc<RsaKeyPair>,
+    x5t: String,
+    x5t_s256: String,
+}
+
+impl ClientCertificate {
+    /// From a PEM certificate (or chain) and a PEM private key.
+    ///
+    /// # Errors
+    /// [`BuildError::Certificate`] when either cannot be parsed, the key is not RSA (or too
+    /// short), or the key does not belong to any of the certificates.
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, BuildError> {
+        let bad = |m: String| BuildError::Certificate(m);
+        let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+            .map(|c| c.map(|c| c.as_ref().to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(format!("the certificate PEM cannot be read: {e}")))?;
+        if certs.is_empty() {
+            return Err(bad("the PEM has no CERTIFICATE section".to_owned()));
+        }
+        if key_pem.contains("ENCRYPTED PRIVATE KEY") {
+            return Err(bad(
+                "encrypted private keys are not supported: decrypt it first (e.g. `openssl pkey \
+                 -in key.pem -out plain.pem`) and protect the file instead"
+                    .to_owned(),
+            ));
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|_| bad("the PEM has no PRIVATE KEY or RSA PRIVATE KEY section".to_owned()))?;
+        let key = match &key {
+            PrivateKeyDer::Pkcs8(der) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()),
+            PrivateKeyDer::Pkcs1(der) => RsaKeyPair::from_der(der.secret_pkcs1_der()),
+            _ => {
+                return Err(bad(
+                    "only RSA private keys are supported (Entra client certificates are RSA)"
+                        .to_owned(),
+                ));
+            }
+        }
+        .map_err(|e| bad(format!("the private key is not a usable RSA key ({e})")))?;
+        // The SubjectPublicKeyInfo of the matching certificate embeds the key's RSAPublicKey
+        // DER verbatim.
+        let public = key.public_key().as_ref();
+        let leaf = certs
+            .iter()
+            .position(|der| der.windows(public.len()).any(|w| w == public))
+            .ok_or_else(|| {
+                bad(
+                    "the private key does not belong to the certificate (or any in the chain)"
+                        .to_owned(),
+                )
+            })?;
+        let mut chain = certs;
+        let leaf_der = chain.remove(leaf);
+        // Invariant from here on: `chain` is not empty and `chain[0]` is the leaf.
+        chain.insert(0, leaf_der);
+        let x5t = random::b64url(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &chain[0]));
+        let x5t_s256 = random::b64url(digest::digest(&digest::SHA256, &chain[0]));
+        Ok(ClientCertificate {
+            chain,
+            key: Arc::new(key),
+            x5t,
+            x5t_s256,
+        })
+    }
+
+    /// From one PEM holding the certificate(s) and the private key (the format of
+    /// `AZURE_CLIENT_CERTIFICATE_PATH`).
+    ///
+    /// # Errors
+    /// As [`from_pem`](Self::from_pem).
+    pub fn from_pem_bundle(pem: &str) -> Result<Self, BuildError> {
+        Self::from_pem(pem, pem)
+    }
+
+    /// From a PEM file holding the certificate(s) and the private key.
+    ///
+    /// # Errors
+    /// [`BuildError::Certificate`] when the file cannot be read, or as
+    /// [`from_pem`](Self::from_pem).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, BuildError> {
+        let path = path.as_ref();
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| BuildError::Certificate(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_pem_bundle(&pem)
+    }
+
+    /// The SHA-1 thumbprint of the certificate, base64url (`x5t`). Entra's portal shows it in
+    /// hex: compare with [`thumbprint_hex`](Self::thumbprint_hex).
+    pub fn x5t(&self) -> &str {
+        &self.x5t
+    }
+
+    /// The SHA-256 thumbprint of the certificate, base64url (`x5t#S256`).
+    pub fn x5t_s256(&self) -> &str {
+        &self.x5t_s256
+    }
+
+    /// The SHA-1 thumbprint in uppercase hex, as the Entra admin center shows it.
+    pub fn thumbprint_hex(&self) -> String {
+        // `chain[0]` is the leaf: the constructor never builds an empty chain.
+        digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &self.chain[0])
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect()
+    }
+
+    /// Signs a client assertion: `aud` = the token endpoint, `iss` = `sub` = the client id,
+    /// a random `jti`, `nbf` = `iat` = now, `exp` = now + 10 minutes.
+    pub(crate) fn sign_assertion(
+        &self,
+        client_id: &str,
+        audience: &str,
+        now: u64,
+        algorithm: AssertionAlgorithm,
+        send_chain: bool,
+    ) -> Result<String, Error> {
+        let mut header = serde_json::Map::new();
+        let padding: &'static dyn signature::RsaEncoding = match algorithm {
+            AssertionAlgorithm::Ps256 => {
+                header.insert("alg".into(), "PS256".into());
+                header.insert("typ".into(), "JWT".into());
+                header.insert("x5t#S256".into(), self.x5t_s256.clone().into());
+                &signature::RSA_PSS_SHA256
+            }
+            AssertionAlgorithm::Rs256 => {
+                header.insert("alg".into(), "RS256".into());
+                header.insert("typ".into(), "JWT".into());
+                header.insert("x5t".into(), self.x5t.clone().into());
+                &signature::RSA_PKCS1_SHA256
+            }
+        };
+        if send_chain {
+            let x5c: Vec<serde_json::Value> = self
+                .chain
+                .iter()
+                .map(|der| base64::engine::general_purpose::STANDARD.encode(der).into())
+                .collect();
+            header.insert("x5c".into(), x5c.into());
+        }
+        let claims = serde_json::json!({
+            "aud": audience,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": random::guid()?,
+            "nbf": now,
+            "iat": now,
+            "exp": now + ASSERTION_LIFETIME,
+        });
+        let input = format!(
+            "{}.{}",
+            random::b64url(serde_json::Value::Object(header).to_string()),
+            random::b64url(claims.to_string())
+        );
+        let mut sig = vec![0u8; self.key.public_modulus_len()];
+        self.key
+            .sign(padding, &SystemRandom::new(), input.as_bytes(), &mut sig)
+            .map_err(|_| Error::Credential("signing the client assertion failed".to_owned()))?;
+        Ok(format!("{input}.{}", random::b64url(sig)))
+    }
+}
+
+impl fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field("x5t", &self.x5t)
+            .field("x5t#S256", &self.x5t_s256)
+            .field("chain_len", &self.chain.len())
+            .field("private_key", &REDACTED)
+            .finish()
+    }
+}
+
+/// How a confidential client authenticates: one of a client secret, a certificate, or a
+/// federated assertion. `Debug` never shows a secret or an assertion.
+///
+/// ```
+/// use auth_client::ClientCredential;
+///
+/// let secret = ClientCredential::secret("s3cr3t");
+/// assert!(!format!("{secret:?}").contains("s3cr3t"));
+///
+/// // Workload identity (AKS): the projected service-account token, read on every use.
+/// let federated = ClientCredential::federated_token_file("/var/run/secrets/azure/tokens/azure-identity-token");
+/// // Or any source of assertions.
+/// let callback = ClientCredential::assertion_callback(|| async { Ok::<_, std::io::Error>("eyJ…".to_owned()) });
+/// ```
+#[derive(Clone)]
+pub struct ClientCredential(Kind);
+
+#[derive(Clone)]
+enum Kind {
+    Secret(String),
+    Certificate(ClientCertificate),
+    FederatedFile(PathBuf),
+    Callback(AssertionCallback),
+}
+
+impl ClientCredential {
+    /// A client secret (`client_secret_post` by default, or `client_secret_basic`).
+    pub fn secret(secret: impl Into<String>) -> Self {
+        ClientCredential(Kind::Secret(secret.into()))
+    }
+
+    /// A certificate: a client assertion signed with its key, fresh for every request.
+    pub fn certificate(certificate: ClientCertificate) -> Self {
+        ClientCredential(Kind::Certificate(certificate))
+    }
+
+    /// A federated credential read from this file on every use (Kubernetes projects a fresh
+    /// service-account token into it: `AZURE_FEDERATED_TOKEN_FILE`).
+    pub fn federated_token_file(path: impl Into<PathBuf>) -> Self {
+        ClientCredential(Kind::FederatedFile(path.into()))
+    }
+
+    /// A federated credential produced by `callback` for every request (e.g. a token from
+    /// another identity provider, or a managed identity's token for
+    /// `api://AzureADTokenExchange`).
+    pub fn assertion_callback<F, Fut, E>(callback: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<String, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let callback: AssertionCallback = Arc::new(move || {
+            let fut = callback();
+            Box::pin(async move { fut.await.map_err(Into::into) })
+        });
+        ClientCredential(Kind::Callback(callback))
+    }
+
+    /// The client secret, for `client_secret_post` / `client_secret_basic`.
+    pub(crate) fn client_secret(&self) -> Option<&str> {
+        match &self.0 {
+            Kind::Secret(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The client assertion for this request, or `None` for a secret.
+    pub(crate) async fn assertion(
+        &self,
+        client_id: &str,
+        audience: &str,
+        now: u64,
+        algorithm: AssertionAlgorithm,
+        send_chain: bool,
+    ) -> Result<Option<String>, Error> {
+        let assertion = match &self.0 {
+            Kind::Secret(_) => return Ok(None),
+            Kind::Certificate(cert) => {
+                cert.sign_assertion(client_id, audience, now, algorithm, send_chain)?
+            }
+            Kind::FederatedFile(path) => {
+                let text = tokio::fs::read_to_string(path).await.map_err(|e| {
+                    Error::Credential(format!(
+                        "the federated token file {} cannot be read: {e}",
+                        path.display()
+                    ))
+                })?;
+                text.trim().to_owned()
+            }
+            Kind::Callback(callback) => callback().await.map_err(|e| {
+                Error::Credential(format!("the client assertion callback failed: {e}"))
+            })?,
+        };
+        if assertion.is_empty() {
+            return Err(Error::Credential(
+                "the federated client assertion is empty".to_owned(),
+            ));
+        }
+        Ok(Some(assertion))
+    }
+}
+
+impl fmt::Debug for ClientCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Kind::Secret(_) => f.write_str("ClientCredential::Secret([redacted])"),
+            Kind::Certificate(c) => f
+                .debug_tuple("ClientCredential::Certificate")
+                .field(c)
+                .finish(),
+            Kind::FederatedFile(p) => f
+                .debug_tuple("ClientCredential::FederatedTokenFile")
+                .field(p)
+                .finish(),
+            Kind::Callback(_) => f.write_str("ClientCredential::AssertionCallback"),
+        }
+    }
+}

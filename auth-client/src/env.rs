@@ -1,0 +1,135 @@
+//! [`ConfidentialClient::from_env`]: the Azure SDK's environment variables.
+
+use crate::client::{ConfidentialClient, ConfidentialClientBuilder, DEFAULT_INSTANCE};
+use crate::credential::ClientCertificate;
+use crate::error::BuildError;
+
+impl ConfidentialClient {
+    /// A configuration from the Azure SDK's environment variables (those of
+    /// `EnvironmentCredential` and `WorkloadIdentityCredential`):
+    ///
+    /// | variable | meaning |
+    /// |---|---|
+    /// | `AZURE_TENANT_ID` | the tenant (required) |
+    /// | `AZURE_CLIENT_ID` | the app's client id (required) |
+    /// | `AZURE_AUTHORITY_HOST` | the instance, default `https://login.microsoftonline.com` |
+    /// | `AZURE_CLIENT_SECRET` | a client secret, or … |
+    /// | `AZURE_CLIENT_CERTIFICATE_PATH` | a PEM file with the certificate and its private key, or … |
+    /// | `AZURE_FEDERATED_TOKEN_FILE` | a file holding a federated token, read on every request (AKS workload identity) |
+    /// | `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` | `1` or `true`: send `x5c` with certificate assertions |
+    ///
+    /// The first credential variable set wins, in that order (as `EnvironmentCredential`,
+    /// then `WorkloadIdentityCredential`). PFX certificates
+    /// (`AZURE_CLIENT_CERTIFICATE_PASSWORD`) are not supported: convert to PEM. The returned
+    /// builder takes further settings (`http_client`, `cache`, …).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = auth_client::ConfidentialClient::from_env()?.build()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`BuildError::MissingVariable`] when the tenant, the client id or every credential
+    /// variable is missing; [`BuildError::Certificate`] when the certificate file cannot be
+    /// read or parsed.
+    pub fn from_env() -> Result<ConfidentialClientBuilder, BuildError> {
+        from_vars(|name| std::env::var(name).ok())
+    }
+}
+
+/// [`ConfidentialClient::from_env`] over any variable source.
+pub(crate) fn from_vars(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<ConfidentialClientBuilder, BuildError> {
+    let var = |name: &str| {
+        var(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let tenant = var("AZURE_TENANT_ID").ok_or(BuildError::MissingVariable("AZURE_TENANT_ID"))?;
+    let client_id = var("AZURE_CLIENT_ID").ok_or(BuildError::MissingVariable("AZURE_CLIENT_ID"))?;
+    let instance = var("AZURE_AUTHORITY_HOST").unwrap_or_else(|| DEFAULT_INSTANCE.to_owned());
+    let builder = ConfidentialClient::builder()
+        .instance(instance.trim_end_matches('/'))
+        .tenant_id(tenant)
+        .client_id(client_id);
+    if let Some(secret) = var("AZURE_CLIENT_SECRET") {
+        return Ok(builder.client_secret(secret));
+    }
+    if let Some(path) = var("AZURE_CLIENT_CERTIFICATE_PATH") {
+        let cert = ClientCertificate::from_file(path)?;
+        let chain = var("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")
+            .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        return Ok(builder
+            .credential(crate::ClientCredential::certificate(cert))
+            .send_certificate_chain(chain));
+    }
+    if let Some(path) = var("AZURE_FEDERATED_TOKEN_FILE") {
+        return Ok(builder.federated_token_file(path));
+    }
+    Err(BuildError::MissingVariable(
+        "AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn required_variables_are_named() {
+        let err = from_vars(vars(&[])).unwrap_err();
+        assert_eq!(err, BuildError::MissingVariable("AZURE_TENANT_ID"));
+        let err = from_vars(vars(&[("AZURE_TENANT_ID", "t")])).unwrap_err();
+        assert_eq!(err, BuildError::MissingVariable("AZURE_CLIENT_ID"));
+        let err =
+            from_vars(vars(&[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")])).unwrap_err();
+        assert!(
+            err.to_string().contains("AZURE_FEDERATED_TOKEN_FILE"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_secret_wins_and_the_host_defaults_to_the_public_cloud() {
+        let client = from_vars(vars(&[
+            ("AZURE_TENANT_ID", "8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_SECRET", "s3cret"),
+            ("AZURE_FEDERATED_TOKEN_FILE", "/nope"),
+        ]))
+        .unwrap()
+        .build()
+        .unwrap();
+        assert_eq!(
+            client.authority(),
+            "https://login.microsoftonline.com/8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10"
+        );
+        let debug = format!("{client:?}");
+        assert!(
+            debug.contains("Secret([redacted])") && !debug.contains("s3cret"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_certificate_file_is_reported() {
+        let err = from_vars(vars(&[
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", "/no/such/file.pem"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, BuildError::Certificate(_)), "{err}");
+    }
+}
