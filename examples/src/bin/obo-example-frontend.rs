@@ -1,0 +1,23 @@
+//! `obo-example-frontend`: the web app of the On-Behalf-Of pattern (sign-in, then `POST /upload` through the internal API).
+//!
+//! Configured by environment variables (see `examples/README.md`); serves until Ctrl-C.
+
+use std::process::ExitCode;
+
+use examples::obo_frontend as service;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    examples::init_logging();
+    let result = async {
+        let config = service::Config::from_env()?;
+        let listener = examples::server::bind(config.listen).await?;
+        let bound = listener.local_addr()?;
+        let router = service::router(&config, bound)?;
+        tracing::info!(app = service::NAME, "open http://{bound}/ in a browser");
+        examples::server::serve_until_ctrl_c(listener, router).await?;
+        Ok(())
+    }
+    .await;
+    examples::exit_code(service::NAME, result)
+}

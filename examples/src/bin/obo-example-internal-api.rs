@@ -1,0 +1,22 @@
+//! `obo-example-internal-api`: the middle tier of the On-Behalf-Of pattern (`GET /process-documents`, `POST /upload`).
+//!
+//! Configured by environment variables (see `examples/README.md`); serves until Ctrl-C.
+
+use std::process::ExitCode;
+
+use examples::obo_internal_api as service;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    examples::init_logging();
+    let result = async {
+        let config = service::Config::from_env()?;
+        let router = service::router(&config).await?;
+        let listener = examples::server::bind(config.listen).await?;
+        tracing::info!(app = service::NAME, "listening on http://{}", config.listen);
+        examples::server::serve_until_ctrl_c(listener, router).await?;
+        Ok(())
+    }
+    .await;
+    examples::exit_code(service::NAME, result)
+}

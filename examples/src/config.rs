@@ -1,0 +1,482 @@
+//! Configuration from environment variables, the Azure SDK's names first.
+//!
+//! Every service reads its settings with a `from_env()` (or `from_vars(..)` over any variable
+//! source, for tests). The variables are documented in `examples/README.md`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use auth_client::{ClientCredential, ConfidentialClient};
+use auth_layer::{Authenticator, AuthenticatorBuilder};
+
+/// Entra's public cloud, the default `AZURE_AUTHORITY_HOST`.
+pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+
+/// Why a configuration could not be read or used.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required variable is not set (or empty).
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it (never its value when the variable is a secret).
+        reason: String,
+    },
+    /// The token validator could not be set up.
+    Authenticator(auth_layer::AuthenticatorError),
+    /// The token client could not be set up.
+    Client(auth_client::BuildError),
+    /// A socket could not be bound.
+    Bind(SocketAddr, std::io::Error),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Missing(name) => write!(f, "the environment variable {name} is not set"),
+            ConfigError::Invalid { name, reason } => write!(f, "{name}: {reason}"),
+            ConfigError::Authenticator(e) => write!(f, "token validation setup: {e}"),
+            ConfigError::Client(e) => write!(f, "token client setup: {e}"),
+            ConfigError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<auth_layer::AuthenticatorError> for ConfigError {
+    fn from(e: auth_layer::AuthenticatorError) -> Self {
+        ConfigError::Authenticator(e)
+    }
+}
+
+impl From<auth_client::BuildError> for ConfigError {
+    fn from(e: auth_client::BuildError) -> Self {
+        ConfigError::Client(e)
+    }
+}
+
+/// A variable lookup.
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+/// A source of configuration variables: the process environment, or a map in tests.
+pub struct Vars<'a>(Lookup<'a>);
+
+impl fmt::Debug for Vars<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Vars")
+    }
+}
+
+impl<'a> Vars<'a> {
+    /// The process environment.
+    pub fn env() -> Vars<'static> {
+        Vars(Box::new(|name| std::env::var(name).ok()))
+    }
+
+    /// Any lookup function, e.g. over a `HashMap` in a test.
+    pub fn from_fn(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        Vars(Box::new(lookup))
+    }
+
+    /// Pairs, for tests: `Vars::from_pairs(&[("AZURE_TENANT_ID", "…")])`.
+    pub fn from_pairs(pairs: &'a [(&'a str, &'a str)]) -> Self {
+        Vars(Box::new(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }))
+    }
+
+    /// The trimmed value, `None` when unset or blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value, or [`ConfigError::Missing`].
+    pub fn require(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+
+    /// The value, or `default`.
+    pub fn or(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    /// `LISTEN_ADDR`, or `default`.
+    pub fn listen_addr(&self, default: &str) -> Result<SocketAddr, ConfigError> {
+        let text = self.or("LISTEN_ADDR", default);
+        text.parse().map_err(|_| ConfigError::Invalid {
+            name: "LISTEN_ADDR",
+            reason: format!("{text:?} is not a socket address such as 127.0.0.1:8080"),
+        })
+    }
+
+    /// An `http(s)` base URL, without a trailing slash.
+    pub fn url(&self, name: &'static str, default: &str) -> Result<String, ConfigError> {
+        let text = self.or(name, default);
+        check_url(name, &text)?;
+        Ok(text.trim_end_matches('/').to_owned())
+    }
+
+    /// A whole number of seconds.
+    pub fn seconds(&self, name: &'static str) -> Result<Option<Duration>, ConfigError> {
+        self.get(name)
+            .map(|text| {
+                text.parse::<u64>()
+                    .map(Duration::from_secs)
+                    .map_err(|_| ConfigError::Invalid {
+                        name,
+                        reason: format!("{text:?} is not a whole number of seconds"),
+                    })
+            })
+            .transpose()
+    }
+
+    /// A list separated by commas or whitespace.
+    pub fn list(&self, name: &str) -> Option<Vec<String>> {
+        self.get(name).map(|v| {
+            v.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+    }
+}
+
+fn check_url(name: &'static str, text: &str) -> Result<(), ConfigError> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            reason: format!("{text:?} is not an http(s) URL"),
+        })
+    }
+}
+
+/// HTTP client settings: `EXTRA_CA_FILE`, an extra root certificate (PEM, one or more) to
+/// trust, e.g. the emulator's CA when it serves https.
+#[derive(Clone, Debug, Default)]
+pub struct Http {
+    extra_roots: Vec<reqwest::Certificate>,
+}
+
+impl Http {
+    /// Reads `EXTRA_CA_FILE`.
+    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let Some(path) = vars.get("EXTRA_CA_FILE") else {
+            return Ok(Http::default());
+        };
+        let pem = std::fs::read(&path).map_err(|e| ConfigError::Invalid {
+            name: "EXTRA_CA_FILE",
+            reason: format!("cannot read {path}: {e}"),
+        })?;
+        Http::with_pem(&pem).map_err(|reason| ConfigError::Invalid {
+            name: "EXTRA_CA_FILE",
+            reason: format!("{path}: {reason}"),
+        })
+    }
+
+    /// Trusts the certificates of this PEM bundle too.
+    ///
+    /// # Errors
+    /// The PEM holds no certificate or does not parse.
+    pub fn with_pem(pem: &[u8]) -> Result<Self, String> {
+        let extra_roots = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| format!("not a PEM certificate bundle: {e}"))?;
+        if extra_roots.is_empty() {
+            return Err("no certificate in the PEM".to_owned());
+        }
+        Ok(Http { extra_roots })
+    }
+
+    /// Whether extra roots are configured (the crates' own default clients are used
+    /// otherwise).
+    pub fn has_extra_roots(&self) -> bool {
+        !self.extra_roots.is_empty()
+    }
+
+    /// A client for calls to other services: bounded timeouts, no redirects followed, the
+    /// extra roots trusted.
+    ///
+    /// # Errors
+    /// The TLS backend cannot be initialised.
+    pub fn client(&self) -> Result<reqwest::Client, ConfigError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none());
+        for cert in &self.extra_roots {
+            builder = builder.add_root_certificate(cert.clone());
+        }
+        builder.build().map_err(|e| ConfigError::Invalid {
+            name: "EXTRA_CA_FILE",
+            reason: format!("no HTTP client can be built: {e}"),
+        })
+    }
+}
+
+/// Who issues the tokens an API accepts: an Entra tenant, or a plain OIDC issuer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Issuer {
+    /// `AZURE_TENANT_ID` at `AZURE_AUTHORITY_HOST` (v1 and v2 issuers of that tenant).
+    Entra {
+        /// `AZURE_AUTHORITY_HOST` (the instance), without a trailing slash.
+        authority_host: String,
+        /// `AZURE_TENANT_ID`.
+        tenant_id: String,
+    },
+    /// `OIDC_ISSUER`: exactly this issuer, keys from its discovery document.
+    Oidc(String),
+}
+
+/// The settings of a resource API's token validation.
+#[derive(Clone, Debug)]
+pub struct ResourceConfig {
+    /// Who issues the tokens.
+    pub issuer: Issuer,
+    /// `AZURE_CLIENT_ID`: this API's application (client) id; accepted as `aud` (and
+    /// `api://{client id}`).
+    pub client_id: String,
+    /// `ACCEPTED_AUDIENCES`: more audiences (App ID URIs such as `api://backend-api-id`),
+    /// separated by commas or spaces.
+    pub accepted_audiences: Vec<String>,
+    /// `JWKS_MIN_REFRESH_SECS`: the kid-miss refresh window (auth-layer's default: 5 minutes).
+    pub jwks_min_refresh: Option<Duration>,
+    /// `EXTRA_CA_FILE`.
+    pub http: Http,
+}
+
+impl ResourceConfig {
+    /// Reads `AZURE_AUTHORITY_HOST`, `AZURE_TENANT_ID` (or `OIDC_ISSUER`), `AZURE_CLIENT_ID`,
+    /// `ACCEPTED_AUDIENCES` (default `default_audiences`), `JWKS_MIN_REFRESH_SECS`,
+    /// `EXTRA_CA_FILE`.
+    pub fn from_vars(vars: &Vars<'_>, default_audiences: &[&str]) -> Result<Self, ConfigError> {
+        let issuer = match vars.get("OIDC_ISSUER") {
+            Some(issuer) => {
+                check_url("OIDC_ISSUER", &issuer)?;
+                Issuer::Oidc(issuer)
+            }
+            None => Issuer::Entra {
+                authority_host: authority_host(vars)?,
+                tenant_id: vars
+                    .require("AZURE_TENANT_ID")
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "AZURE_TENANT_ID",
+                        reason: "not set (set it, or OIDC_ISSUER for another OIDC provider)"
+                            .to_owned(),
+                    })?,
+            },
+        };
+        Ok(ResourceConfig {
+            issuer,
+            client_id: vars.require("AZURE_CLIENT_ID")?,
+            accepted_audiences: vars
+                .list("ACCEPTED_AUDIENCES")
+                .unwrap_or_else(|| default_audiences.iter().map(|a| (*a).to_owned()).collect()),
+            jwks_min_refresh: vars.seconds("JWKS_MIN_REFRESH_SECS")?,
+            http: Http::from_vars(vars)?,
+        })
+    }
+
+    /// An Entra configuration (tests, the tour).
+    pub fn entra(
+        authority_host: impl Into<String>,
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+    ) -> Self {
+        ResourceConfig {
+            issuer: Issuer::Entra {
+                authority_host: authority_host.into().trim_end_matches('/').to_owned(),
+                tenant_id: tenant_id.into(),
+            },
+            client_id: client_id.into(),
+            accepted_audiences: Vec::new(),
+            jwks_min_refresh: None,
+            http: Http::default(),
+        }
+    }
+
+    /// Adds an accepted audience.
+    #[must_use]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.accepted_audiences.push(audience.into());
+        self
+    }
+
+    /// The authenticator builder for this configuration.
+    ///
+    /// # Errors
+    /// No HTTP client can be built for the extra root certificates.
+    pub fn authenticator_builder(&self) -> Result<AuthenticatorBuilder, ConfigError> {
+        let mut b = Authenticator::builder();
+        b = match &self.issuer {
+            Issuer::Entra {
+                authority_host,
+                tenant_id,
+            } => b.instance(authority_host.as_str()).tenant_id(tenant_id),
+            // Other providers' client ids need not be GUIDs: accept it as an audience.
+            Issuer::Oidc(issuer) => b.issuer(issuer).audience(&self.client_id),
+        };
+        if matches!(self.issuer, Issuer::Entra { .. }) {
+            b = b.client_id(&self.client_id);
+        }
+        for audience in &self.accepted_audiences {
+            b = b.audience(audience);
+        }
+        if let Some(window) = self.jwks_min_refresh {
+            b = b.min_refresh_interval(window);
+        }
+        if self.http.has_extra_roots() {
+            b = b.http_client(self.http.client()?);
+        }
+        Ok(b)
+    }
+
+    /// Builds the authenticator and fetches the keys once, so a wrong tenant or an
+    /// unreachable identity provider fails at startup.
+    pub async fn authenticator(&self) -> Result<Authenticator, ConfigError> {
+        Ok(self.authenticator_builder()?.build_and_fetch().await?)
+    }
+}
+
+/// How a confidential client proves who it is.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Credential {
+    /// `AZURE_CLIENT_SECRET`.
+    Secret(String),
+    /// `AZURE_CLIENT_CERTIFICATE_PATH`: a PEM file with the certificate and its key.
+    CertificateFile(PathBuf),
+    /// `AZURE_FEDERATED_TOKEN_FILE`: workload identity.
+    FederatedTokenFile(PathBuf),
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Secret(_) => f.write_str("Secret([redacted])"),
+            Credential::CertificateFile(p) => f.debug_tuple("CertificateFile").field(p).finish(),
+            Credential::FederatedTokenFile(p) => {
+                f.debug_tuple("FederatedTokenFile").field(p).finish()
+            }
+        }
+    }
+}
+
+/// The settings of a confidential client (a web app, the middle tier, a daemon).
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `AZURE_AUTHORITY_HOST`, without a trailing slash.
+    pub authority_host: String,
+    /// `AZURE_TENANT_ID`.
+    pub tenant_id: String,
+    /// `AZURE_CLIENT_ID`.
+    pub client_id: String,
+    /// `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH` or `AZURE_FEDERATED_TOKEN_FILE`
+    /// (the first set wins, as in the Azure SDK).
+    pub credential: Credential,
+    /// `EXTRA_CA_FILE`.
+    pub http: Http,
+}
+
+impl ClientConfig {
+    /// Reads the Azure SDK variables and `EXTRA_CA_FILE`.
+    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let credential = if let Some(secret) = vars.get("AZURE_CLIENT_SECRET") {
+            Credential::Secret(secret)
+        } else if let Some(path) = vars.get("AZURE_CLIENT_CERTIFICATE_PATH") {
+            Credential::CertificateFile(path.into())
+        } else if let Some(path) = vars.get("AZURE_FEDERATED_TOKEN_FILE") {
+            Credential::FederatedTokenFile(path.into())
+        } else {
+            return Err(ConfigError::Missing(
+                "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE)",
+            ));
+        };
+        Ok(ClientConfig {
+            authority_host: authority_host(vars)?,
+            tenant_id: vars.require("AZURE_TENANT_ID")?,
+            client_id: vars.require("AZURE_CLIENT_ID")?,
+            credential,
+            http: Http::from_vars(vars)?,
+        })
+    }
+
+    /// A client with a secret (tests, the tour).
+    pub fn with_secret(
+        authority_host: impl Into<String>,
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
+        ClientConfig {
+            authority_host: authority_host.into().trim_end_matches('/').to_owned(),
+            tenant_id: tenant_id.into(),
+            client_id: client_id.into(),
+            credential: Credential::Secret(secret.into()),
+            http: Http::default(),
+        }
+    }
+
+    /// `{authority host}/{tenant}`.
+    pub fn authority(&self) -> String {
+        format!("{}/{}", self.authority_host, self.tenant_id)
+    }
+
+    /// Builds the token client (no I/O).
+    pub fn client(&self) -> Result<ConfidentialClient, ConfigError> {
+        let credential = match &self.credential {
+            Credential::Secret(secret) => ClientCredential::secret(secret.clone()),
+            Credential::CertificateFile(path) => {
+                ClientCredential::certificate(auth_client::ClientCertificate::from_file(path)?)
+            }
+            Credential::FederatedTokenFile(path) => {
+                ClientCredential::federated_token_file(path.clone())
+            }
+        };
+        let mut b = ConfidentialClient::builder()
+            .instance(self.authority_host.as_str())
+            .tenant_id(&self.tenant_id)
+            .client_id(&self.client_id)
+            .credential(credential);
+        if self.http.has_extra_roots() {
+            b = b.http_client(self.http.client()?);
+        }
+        Ok(b.build()?)
+    }
+}
+
+fn authority_host(vars: &Vars<'_>) -> Result<String, ConfigError> {
+    let host = vars.or("AZURE_AUTHORITY_HOST", DEFAULT_AUTHORITY_HOST);
+    check_url("AZURE_AUTHORITY_HOST", &host)?;
+    Ok(host.trim_end_matches('/').to_owned())
+}
+
+/// The redirect URI of a web app: `REDIRECT_URI`, or `http://{listen address}{default_path}`
+/// (`localhost` for a wildcard listen address).
+pub fn redirect_uri(
+    configured: Option<&str>,
+    bound: SocketAddr,
+    default_path: &str,
+) -> Result<String, ConfigError> {
+    match configured {
+        Some(uri) => {
+            check_url("REDIRECT_URI", uri)?;
+            Ok(uri.to_owned())
+        }
+        None if bound.ip().is_unspecified() => {
+            Ok(format!("http://localhost:{}{default_path}", bound.port()))
+        }
+        None => Ok(format!("http://{bound}{default_path}")),
+    }
+}

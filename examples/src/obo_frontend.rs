@@ -1,0 +1,153 @@
+//! `obo-example-frontend`: the web app of the On-Behalf-Of pattern. It signs the user in for
+//! the internal API (Token A: audience `api://obo-example-internal-api`, scope
+//! `user_impersonation`) and uploads documents through it.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /` | the start page: "Sign in", or (signed in) the upload form |
+//! | `GET /login` | redirects to Entra's authorize endpoint (state, nonce, PKCE S256) |
+//! | `GET /redirect` (and the path of `REDIRECT_URI`) | redeems the code, validates the ID token, starts the session |
+//! | `POST /upload` | calls `POST {INTERNAL_API_URL}/upload` with Token A and shows the answer |
+
+use std::net::SocketAddr;
+
+use axum::extract::{Form, State};
+use axum::response::Response;
+use axum::{Router, http::HeaderMap};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::{ClientConfig, ConfigError, Vars, redirect_uri};
+use crate::html::{escape, result_box};
+use crate::session::User;
+use crate::trace::Trace;
+use crate::web::{WebApp, WebCore, WebSettings, web_router};
+
+/// The app's name (and the emulator's app registration).
+pub const NAME: &str = "obo-example-frontend";
+
+/// The settings of `obo-example-frontend`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `LISTEN_ADDR` (default `127.0.0.1:3000`).
+    pub listen: SocketAddr,
+    /// This web app's registration: `AZURE_*`.
+    pub client: ClientConfig,
+    /// `REDIRECT_URI` (default `http://{LISTEN_ADDR}/redirect`).
+    pub redirect_uri: Option<String>,
+    /// `INTERNAL_API_URL` (default `http://127.0.0.1:3001`).
+    pub internal_api_url: String,
+    /// `INTERNAL_API_SCOPE` (default `api://obo-example-internal-api/user_impersonation`).
+    pub internal_api_scope: String,
+    /// Records the calls (the tour); off by default.
+    pub trace: Trace,
+}
+
+impl Config {
+    /// Reads the environment (see `examples/README.md`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&Vars::env())
+    }
+
+    /// Reads `vars`.
+    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        Ok(Config {
+            listen: vars.listen_addr("127.0.0.1:3000")?,
+            client: ClientConfig::from_vars(vars)?,
+            redirect_uri: vars.get("REDIRECT_URI"),
+            internal_api_url: vars.url("INTERNAL_API_URL", "http://127.0.0.1:3001")?,
+            internal_api_scope: vars.or(
+                "INTERNAL_API_SCOPE",
+                "api://obo-example-internal-api/user_impersonation",
+            ),
+            trace: Trace::off(),
+        })
+    }
+}
+
+/// The router, for a server listening on `bound` (the default redirect URI uses it).
+pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError> {
+    let settings = WebSettings {
+        name: NAME,
+        title: "Documents (obo-example-frontend)",
+        client: &config.client,
+        scopes: &config.internal_api_scope,
+        redirect_uri: redirect_uri(config.redirect_uri.as_deref(), bound, "/redirect")?,
+        cookie: "obo_frontend_session",
+        trace: config.trace.clone(),
+        api_url: format!("{}/upload", config.internal_api_url),
+    };
+    web_router(settings, home, "/upload", upload)
+}
+
+async fn home(State(app): State<WebApp>, headers: HeaderMap) -> Response {
+    match app.core.signed_in(&headers) {
+        Some((_, session, user)) => signed_in_page(&app, &user, &session.csrf, None),
+        None => app
+            .core
+            .anonymous_home("Sign in with your work account to upload documents."),
+    }
+}
+
+fn signed_in_page(app: &WebApp, user: &User, csrf: &str, result: Option<String>) -> Response {
+    let body = format!(
+        "{who}<form method=\"post\" action=\"/upload\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"name\">Document name</label>\
+         <input id=\"name\" name=\"name\" type=\"text\" required maxlength=\"200\" value=\"report.txt\">\
+         <label for=\"content\">Content</label>\
+         <textarea id=\"content\" name=\"content\" rows=\"4\">Quarterly numbers</textarea>\
+         <button type=\"submit\">Upload</button></form>{result}",
+        who = WebCore::who(user),
+        csrf = escape(csrf),
+        result = result.unwrap_or_default(),
+    );
+    app.core.page(StatusCode::OK, "Upload a document", &body)
+}
+
+/// The form of `POST /upload`.
+#[derive(Debug, Deserialize)]
+struct UploadForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    content: String,
+}
+
+async fn upload(
+    State(app): State<WebApp>,
+    headers: HeaderMap,
+    Form(form): Form<UploadForm>,
+) -> Response {
+    let body = json!({ "name": form.name, "content": form.content });
+    let posted = app
+        .core
+        .post_for_user(&headers, &form.csrf, &app.api_url, "POST /upload", &body)
+        .await;
+    let (user, csrf, answer) = match posted {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
+    let result = match answer {
+        Some(answer) => result_box(
+            answer.status.is_success(),
+            &format!("The internal API answered {}", answer.status),
+            &pretty(&answer.body),
+        ),
+        None => result_box(
+            false,
+            "The internal API could not be reached",
+            "Try again later.",
+        ),
+    };
+    signed_in_page(&app, &user, &csrf, Some(result))
+}
+
+/// Pretty-prints JSON, or returns the text.
+fn pretty(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_owned())
+}
