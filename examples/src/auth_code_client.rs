@@ -32,7 +32,7 @@ pub struct Config {
     pub listen: SocketAddr,
     /// This web app's registration: `AZURE_*`.
     pub client: ClientConfig,
-    /// `REDIRECT_URI` (default `http://{LISTEN_ADDR}/callback`, as registered in the seed).
+    /// `REDIRECT_URI` (default `http://{LISTEN_ADDR}/redirect`, as registered in the default tenant).
     pub redirect_uri: Option<String>,
     /// `BACKEND_API_URL` (default `http://127.0.0.1:8081`): where `auth-code-api` runs.
     pub backend_api_url: String,
@@ -68,7 +68,7 @@ pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError>
         title: "Case management (auth-code-client)",
         client: &config.client,
         scopes: &config.backend_api_scope,
-        redirect_uri: redirect_uri(config.redirect_uri.as_deref(), bound, "/callback")?,
+        redirect_uri: redirect_uri(config.redirect_uri.as_deref(), bound, "/redirect")?,
         cookie: "auth_code_client_session",
         trace: config.trace.clone(),
         api_url: format!("{}/create-case", config.backend_api_url),

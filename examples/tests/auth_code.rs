@@ -181,7 +181,7 @@ async fn web_app_callback_refuses_a_forged_state_and_a_missing_session() {
 
     let mut stranger = Browser::new().unwrap();
     let page = stranger
-        .get(&format!("{base}/callback?code=x&state=y"))
+        .get(&format!("{base}/redirect?code=x&state=y"))
         .await
         .unwrap();
     assert_eq!(page.status, 400);
