@@ -1007,12 +1007,16 @@ fn id_token_mode_accepts_id_tokens_and_nothing_else_changes() {
     assert_eq!(check(&id_token).unwrap_err(), ValidationError::IdToken);
     let other_tenant = TokenBuilder::id_token().tenant(OTHER_TENANT_ID).sign();
     assert!(matches!(
-        id_validator.validate(&other_tenant, &default_keyset()).unwrap_err(),
+        id_validator
+            .validate(&other_tenant, &default_keyset())
+            .unwrap_err(),
         ValidationError::TenantNotAllowed { .. }
     ));
     let expired = TokenBuilder::id_token().issued_at(now() - 7200).sign();
     assert!(matches!(
-        id_validator.validate(&expired, &default_keyset()).unwrap_err(),
+        id_validator
+            .validate(&expired, &default_keyset())
+            .unwrap_err(),
         ValidationError::Expired { .. }
     ));
 }
