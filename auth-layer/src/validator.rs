@@ -676,17 +676,21 @@ pub(crate) fn is_guid(s: &str) -> bool {
 /// without a trailing slash.
 pub(crate) fn normalise_base_url(url: &str) -> Option<String> {
     let url = url.trim_end_matches('/');
-    let rest = if let Some(rest) = url.strip_prefix("https://") {
-        rest
-    } else {
-        let rest = url.strip_prefix("http://")?;
-        if !is_loopback_authority(rest.split('/').next().unwrap_or("")) {
-            return None;
-        }
-        rest
+    let (rest, https) = match url.strip_prefix("https://") {
+        Some(rest) => (rest, true),
+        None => (url.strip_prefix("http://")?, false),
     };
-    let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let authority = rest.split('/').next().unwrap_or("");
+    // User info (`user@host`) would let `http://127.0.0.1@evil.example` pass as loopback;
+    // queries and fragments have no place in a base URL.
+    if authority.is_empty()
+        || authority.contains('@')
+        || url.contains(['?', '#'])
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return None;
+    }
+    if !https && !is_loopback_authority(authority) {
         return None;
     }
     Some(url.to_owned())
@@ -769,6 +773,10 @@ mod tests {
         assert!(normalise_base_url("http://[::1]:1").is_some());
         assert!(normalise_base_url("http://example.com").is_none());
         assert!(normalise_base_url("http://127.0.0.1.evil.com").is_none());
+        assert!(normalise_base_url("http://127.0.0.1:80@evil.example").is_none());
+        assert!(normalise_base_url("https://user@login.microsoftonline.com").is_none());
+        assert!(normalise_base_url("https://login.microsoftonline.com/t?x=1").is_none());
+        assert!(normalise_base_url("https://login.microsoftonline.com#f").is_none());
         assert!(normalise_base_url("ftp://x").is_none());
         assert!(normalise_base_url("https://").is_none());
     }
