@@ -42,6 +42,8 @@ pub mod tour;
 pub mod trace;
 mod web;
 
+mod guide;
+
 pub use config::{ClientConfig, ConfigError, ResourceConfig, Vars};
 pub use server::Running;
 pub use trace::{Event, TokenSummary, Trace};
