@@ -181,8 +181,9 @@ pub struct Scope<S: ScopeName> {
 }
 
 impl<S: ScopeName> Scope<S> {
-    /// The required scope, `S::NAME`.
-    pub fn name(&self) -> &'static str {
+    /// The required scope, `S::NAME`. (Not `name()`: that is the user's display name, reached
+    /// through `Deref` to [`DelegatedUser`].)
+    pub fn scope_name(&self) -> &'static str {
         S::NAME
     }
 
@@ -326,7 +327,7 @@ pub struct Role<R: RoleName> {
 
 impl<R: RoleName> Role<R> {
     /// The required role, `R::NAME`.
-    pub fn name(&self) -> &'static str {
+    pub fn role_name(&self) -> &'static str {
         R::NAME
     }
 

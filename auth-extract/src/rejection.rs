@@ -104,6 +104,8 @@ impl AuthRejection {
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
+        // The same operator line the layers log (never the token).
+        tracing::debug!(status = %self.error.status(), reason = %self.error, "request refused");
         refusal(&self.error, &self.challenge)
     }
 }

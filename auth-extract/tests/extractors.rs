@@ -97,13 +97,13 @@ fn app(auth: &Authenticator) -> Router {
         .route(
             "/cases",
             get(|user: Scope<CaseCreate>| async move {
-                format!("{} {}", user.name(), user.oid().unwrap_or("-"))
+                format!("{} {}", user.scope_name(), user.oid().unwrap_or("-"))
             }),
         )
         .route(
             "/files",
             get(|app: Role<FilesWrite>| async move {
-                format!("{} {}", app.name(), app.client_id().unwrap_or("-"))
+                format!("{} {}", app.role_name(), app.client_id().unwrap_or("-"))
             }),
         )
         .route(

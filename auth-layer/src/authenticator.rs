@@ -208,9 +208,10 @@ pub enum AuthenticatorError {
     /// An environment variable [`Authenticator::from_env`] needs is not set.
     #[error("the environment variable {0} is not set")]
     MissingVariable(&'static str),
-    /// No key source: set a tenant (Entra discovery), `issuer_discovery`, `jwks`, or `keys`.
+    /// No key source: set a tenant (Entra discovery), `issuer` (OIDC discovery), `jwks_uri`,
+    /// `jwks`, or `keys`.
     #[error(
-        "no key source: set tenant_id (Entra discovery), issuer_discovery, jwks_uri, jwks or keys"
+        "no key source: set tenant_id (Entra discovery), issuer (OIDC discovery), jwks_uri, jwks or keys"
     )]
     NoKeySource,
 }
@@ -335,13 +336,15 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// The kid-miss refresh window of the key cache this builder creates (default 5 minutes).
+    /// The kid-miss refresh window of the key cache this builder creates (default 5 minutes; a
+    /// cache passed to [`jwks`](Self::jwks) keeps its own).
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
         self.min_refresh_interval = Some(interval);
         self
     }
 
-    /// The HTTP client for metadata and key fetches (proxy, extra root CA, timeouts).
+    /// The HTTP client for metadata and key fetches (proxy, extra root CA, timeouts) of the key
+    /// cache this builder creates (a cache passed to [`jwks`](Self::jwks) keeps its own).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self

@@ -279,7 +279,8 @@ impl fmt::Display for ValidationError {
                 "the header has cty, enc, zip or b64: nested, encrypted or unencoded tokens are refused",
             ),
             ValidationError::UnacceptedType => f.write_str(
-                "the header's typ is not an access-token type (accepted: absent, JWT, at+jwt)",
+                "the header's typ is not an accepted access-token type (by default: absent, JWT, \
+                 at+jwt, application/at+jwt; see ValidatorBuilder::accepted_types)",
             ),
             ValidationError::IssuedForAnotherApi => f.write_str(
                 "the header has a nonce: this token was issued for Microsoft Graph or another \
