@@ -90,6 +90,8 @@ mod credential;
 mod env;
 mod error;
 mod random;
+#[cfg(feature = "redis")]
+mod redis_cache;
 mod token;
 mod transport;
 
@@ -110,4 +112,10 @@ pub use client::{
 };
 pub use credential::{AssertionAlgorithm, BoxError, ClientCertificate, ClientCredential};
 pub use error::{BuildError, Error, ServerError, Throttled};
+#[cfg(feature = "redis")]
+pub use redis_cache::{
+    DEFAULT_REDIS_KEY_PREFIX, DEFAULT_REDIS_RETRY_INTERVAL, DEFAULT_REDIS_TIMEOUT,
+    DEFAULT_REDIS_WARN_INTERVAL, RedisCacheBuildError, RedisCacheStats, RedisTokenCache,
+    RedisTokenCacheBuilder,
+};
 pub use token::{AccessToken, IdToken, RefreshToken, UserTokens};
