@@ -1,0 +1,430 @@
+//! Load-test harness (issue 8): an axum hello-world served on loopback five ways — no auth, the
+//! floor layer (signature verify only), `AuthenticateLayer` with the verified-token cache off
+//! (cold) and on (warm), and jwt-authorizer (with `--features jwt-authorizer`) — each driven by
+//! `wrk` (or, without it, a small in-Rust client) for a bounded time; prints req/s, p50/p99 and
+//! the ratios. A `memory` subcommand pushes many distinct tokens through the verified-token
+//! cache and reports peak RSS.
+//!
+//! `cargo run --release -p load -- bench` (see docs/performance.md). Loopback only; every
+//! server it starts stops itself after `--max-seconds`, and the driver kills each one as soon
+//! as its run ends.
+
+mod client;
+mod floor;
+mod memory;
+mod server;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use auth_testkit::TokenBuilder;
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(about = "tower-entra load-test harness (loopback only, bounded in time)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serves the hello-world app in one mode on 127.0.0.1 (one tokio thread), for at most
+    /// `--max-seconds`.
+    Serve {
+        #[arg(long, value_enum)]
+        mode: Mode,
+        /// Port on 127.0.0.1 (0: any free port; the chosen address is printed).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The server exits after this long whatever happens.
+        #[arg(long, default_value_t = 60)]
+        max_seconds: u64,
+    },
+    /// Runs every mode in turn (server pinned to CPU 0, load generator to CPU 1 when `taskset`
+    /// exists) and prints the table and ratios.
+    Bench {
+        /// Measured seconds per mode.
+        #[arg(long, default_value_t = 8)]
+        seconds: u64,
+        /// Warm-up seconds per mode (not measured).
+        #[arg(long, default_value_t = 2)]
+        warmup: u64,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Modes to run, in order (default: all that were compiled in).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        modes: Vec<Mode>,
+        /// Load generator.
+        #[arg(long, value_enum, default_value_t = Generator::Auto)]
+        client: Generator,
+        /// Rounds: every mode runs once per round, interleaved, to spread machine noise.
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
+    },
+    /// Pushes `--tokens` distinct valid tokens through `Authenticator::authenticate` with the
+    /// default verified-token cache and reports resident memory as it goes.
+    Memory {
+        #[arg(long, default_value_t = 1_000_000)]
+        tokens: usize,
+        /// Print a line every this many tokens.
+        #[arg(long, default_value_t = 100_000)]
+        every: usize,
+        /// Sign with RS256 (rsa-a, ~1 ms per token to mint) instead of ES256 (the P-256 test
+        /// key, much faster to mint).
+        #[arg(long)]
+        rsa: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// No authentication: the baseline.
+    None,
+    /// The floor layer: base64url-decode the signature, verify it with a pre-parsed key.
+    Floor,
+    /// `AuthenticateLayer`, verified-token cache off: full validation on every request.
+    Cold,
+    /// `AuthenticateLayer`, verified-token cache on: a cache hit on every request.
+    Warm,
+    /// jwt-authorizer 0.15 (needs `--features jwt-authorizer`).
+    JwtAuthorizer,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::None => "none",
+            Mode::Floor => "floor",
+            Mode::Cold => "cold",
+            Mode::Warm => "warm",
+            Mode::JwtAuthorizer => "jwt-authorizer",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Generator {
+    /// wrk if installed, else the in-Rust client.
+    Auto,
+    Wrk,
+    Rust,
+}
+
+/// What one run measured.
+#[derive(Clone, Copy, Debug, Default)]
+struct Measured {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    errors: u64,
+}
+
+/// The token every request carries: a delegated v2 token padded with the claims a real Entra
+/// token has (the same shape as `benches/validate.rs`).
+fn entra_like_token() -> String {
+    TokenBuilder::delegated()
+        .scopes("Case.Create Case.Read Files.Read.All User.Read")
+        .claim("amr", json!(["pwd", "mfa"]))
+        .claim("ipaddr", json!("203.0.113.7"))
+        .claim(
+            "wids",
+            json!([
+                "b79fbf4d-3ef9-4689-8143-76b194e85509",
+                "62e90394-69f5-4237-9190-012177145e10"
+            ]),
+        )
+        .claim(
+            "groups",
+            json!([
+                "6f1e1a4e-2b7b-4d6a-9d55-6b6c1f0a2e11",
+                "c3d4e5f6-a7b8-49c0-81d2-e3f4a5b6c7d8"
+            ]),
+        )
+        .claim("xms_cc", json!(["cp1"]))
+        .expires_in(3 * 3600)
+        .sign()
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Serve {
+            mode,
+            port,
+            max_seconds,
+        } => server::serve(mode, port, Duration::from_secs(max_seconds)),
+        Cmd::Bench {
+            seconds,
+            warmup,
+            connections,
+            modes,
+            client,
+            rounds,
+        } => bench(seconds, warmup, connections, modes, client, rounds.max(1)),
+        Cmd::Memory { tokens, every, rsa } => memory::run(tokens, every.max(1), rsa),
+    }
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Prefixes `taskset -c {cpu}` when taskset exists and the machine has a second CPU.
+fn pinned(cpu: usize, program: &str, pin: bool) -> Command {
+    if pin {
+        let mut c = Command::new("taskset");
+        c.args(["-c", &cpu.to_string(), program]);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Only the child this driver started, by its handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(mode: Mode, max_seconds: u64, pin: bool) -> Server {
+    let exe = std::env::current_exe().expect("own path");
+    let exe = exe.to_str().expect("UTF-8 path");
+    let mut child = pinned(0, exe, pin)
+        .args([
+            "serve",
+            "--mode",
+            mode.name(),
+            "--max-seconds",
+            &max_seconds.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let stdout = child.stdout.take().expect("piped");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("server's first line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected server output {line:?}"))
+        .to_owned();
+    Server { child, addr }
+}
+
+fn bench(
+    seconds: u64,
+    warmup: u64,
+    connections: usize,
+    modes: Vec<Mode>,
+    generator: Generator,
+    rounds: usize,
+) {
+    let modes = if modes.is_empty() {
+        let mut all = vec![Mode::None, Mode::Floor, Mode::Cold, Mode::Warm];
+        if cfg!(feature = "jwt-authorizer") {
+            all.push(Mode::JwtAuthorizer);
+        }
+        all
+    } else {
+        modes
+    };
+    if modes.contains(&Mode::JwtAuthorizer) && !cfg!(feature = "jwt-authorizer") {
+        eprintln!(
+            "the jwt-authorizer mode needs: cargo run --release -p load --features jwt-authorizer -- bench"
+        );
+        std::process::exit(2);
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pin = cpus >= 2 && have("taskset");
+    let use_wrk = match generator {
+        Generator::Auto => have("wrk"),
+        Generator::Wrk => true,
+        Generator::Rust => false,
+    };
+    let token = entra_like_token();
+    println!(
+        "token: {} bytes; {} s measured + {} s warm-up per mode, {} connections, {} round(s); \
+         generator: {}; pinning: {}",
+        token.len(),
+        seconds,
+        warmup,
+        connections,
+        rounds,
+        if use_wrk {
+            "wrk -t1"
+        } else {
+            "in-Rust client (1 thread)"
+        },
+        if pin {
+            "server on CPU 0, load generator on CPU 1 (taskset)"
+        } else {
+            "none (no taskset or a single CPU)"
+        }
+    );
+
+    let mut results: Vec<(Mode, Vec<Measured>)> = modes.iter().map(|&m| (m, Vec::new())).collect();
+    for round in 0..rounds {
+        for (mode, runs) in &mut results {
+            let server = start_server(*mode, seconds + warmup + 30, pin);
+            // A sanity request: the app must answer 200 with this token before we measure.
+            let status = client::one_request(&server.addr, &token);
+            assert_eq!(status, 200, "mode {} answered {status}", mode.name());
+            let m = if use_wrk {
+                if warmup > 0 {
+                    wrk(&server.addr, &token, warmup, connections, pin);
+                }
+                wrk(&server.addr, &token, seconds, connections, pin)
+            } else {
+                client::run(&server.addr, &token, seconds, warmup, connections, pin)
+            };
+            drop(server);
+            println!(
+                "round {} {:>15}: {:>9.0} req/s  p50 {:>8.1} µs  p99 {:>8.1} µs{}",
+                round + 1,
+                mode.name(),
+                m.rps,
+                m.p50_us,
+                m.p99_us,
+                if m.errors > 0 {
+                    format!("  ({} errors/non-2xx!)", m.errors)
+                } else {
+                    String::new()
+                }
+            );
+            runs.push(m);
+        }
+    }
+
+    let median = |runs: &[Measured], f: fn(&Measured) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let summary: Vec<(Mode, Measured)> = results
+        .iter()
+        .map(|(mode, runs)| {
+            (
+                *mode,
+                Measured {
+                    rps: median(runs, |m| m.rps),
+                    p50_us: median(runs, |m| m.p50_us),
+                    p99_us: median(runs, |m| m.p99_us),
+                    errors: runs.iter().map(|m| m.errors).sum(),
+                },
+            )
+        })
+        .collect();
+    let get = |mode: Mode| summary.iter().find(|(m, _)| *m == mode).map(|(_, x)| *x);
+    let none = get(Mode::None);
+
+    println!();
+    println!("| mode | req/s | p50 | p99 | × no auth |");
+    println!("|---|---:|---:|---:|---:|");
+    for (mode, m) in &summary {
+        let ratio = none.map_or("–".to_owned(), |n| format!("{:.2}", m.rps / n.rps));
+        println!(
+            "| {} | {:.0} | {:.0} µs | {:.0} µs | {} |",
+            mode.name(),
+            m.rps,
+            m.p50_us,
+            m.p99_us,
+            ratio
+        );
+    }
+    println!();
+    let target = |label: &str, a: Option<Measured>, b: Option<Measured>, goal: f64| {
+        if let (Some(a), Some(b)) = (a, b) {
+            let r = a.rps / b.rps;
+            println!(
+                "{label}: {r:.2}× (target ≥ {goal:.2}×: {})",
+                if r >= goal { "met" } else { "NOT met" }
+            );
+        }
+    };
+    target(
+        "cold path (cache off) / floor",
+        get(Mode::Cold),
+        get(Mode::Floor),
+        0.90,
+    );
+    target(
+        "warm path (cache hit) / no auth",
+        get(Mode::Warm),
+        none,
+        0.85,
+    );
+    if let (Some(c), Some(j)) = (get(Mode::Cold), get(Mode::JwtAuthorizer)) {
+        println!("cold path / jwt-authorizer: {:.2}×", c.rps / j.rps);
+    }
+    if let (Some(f), Some(n)) = (get(Mode::Floor), none) {
+        println!("floor / no auth: {:.2}×", f.rps / n.rps);
+    }
+}
+
+fn wrk(addr: &str, token: &str, seconds: u64, connections: usize, pin: bool) -> Measured {
+    let out = pinned(1, "wrk", pin)
+        .args([
+            "-t1",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            &format!("http://{addr}/"),
+        ])
+        .output()
+        .expect("run wrk (apt-get install wrk, or --client rust)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    parse_wrk(&text).unwrap_or_else(|| panic!("could not parse wrk's output:\n{text}"))
+}
+
+fn parse_wrk(text: &str) -> Option<Measured> {
+    let duration_us = |s: &str| -> Option<f64> {
+        let (num, scale) = if let Some(n) = s.strip_suffix("us") {
+            (n, 1.0)
+        } else if let Some(n) = s.strip_suffix("ms") {
+            (n, 1e3)
+        } else if let Some(n) = s.strip_suffix('s') {
+            (n, 1e6)
+        } else {
+            (s, 1.0)
+        };
+        num.parse::<f64>().ok().map(|v| v * scale)
+    };
+    let mut m = Measured::default();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["50%", v] => m.p50_us = duration_us(v)?,
+            ["99%", v] => m.p99_us = duration_us(v)?,
+            ["Requests/sec:", v] => m.rps = v.parse().ok()?,
+            ["Non-2xx", "or", "3xx", "responses:", n] => m.errors += n.parse::<u64>().ok()?,
+            ["Socket", "errors:", rest @ ..] => {
+                m.errors += rest
+                    .iter()
+                    .filter_map(|w| w.trim_end_matches(',').parse::<u64>().ok())
+                    .sum::<u64>();
+            }
+            _ => {}
+        }
+    }
+    (m.rps > 0.0).then_some(m)
+}
