@@ -104,12 +104,12 @@ async fn unknown_kid_refresh_is_single_flight() {
         .await
         .unwrap();
     idp.publish(&[TestKey::rsa_a(), TestKey::rsa_b()]);
-    // The fetch takes 300 ms, so the 1,000 requests arrive while it is in flight.
+    // The fetch takes 300 ms, so the 10,000 requests arrive while it is in flight.
     idp.set_jwks_fault(Some(Fault::Hang(Duration::from_millis(300))));
 
     let validator = Arc::new(validator());
     let token = Arc::new(signed_by(TestKey::rsa_b()));
-    let tasks: Vec<_> = (0..1000)
+    let tasks: Vec<_> = (0..10_000)
         .map(|_| {
             let (cache, validator, token) = (cache.clone(), validator.clone(), token.clone());
             tokio::spawn(async move { cache.validate(&validator, &token).await })
@@ -121,7 +121,7 @@ async fn unknown_kid_refresh_is_single_flight() {
             .expect("every request waits for the shared fetch, then validates");
     }
     let fetches = idp.jwks_hits() - 1;
-    println!("single-flight: 1000 concurrent validations with one unseen kid -> {fetches} fetch");
+    println!("single-flight: 10000 concurrent validations with one unseen kid -> {fetches} fetch");
     assert_eq!(fetches, 1);
     assert_eq!(cache.stats().kid_miss_refreshes, 1);
     assert_eq!(
@@ -149,7 +149,7 @@ async fn kid_miss_refreshes_are_rate_limited() {
             let (cache, validator, known) = (cache.clone(), validator.clone(), known.clone());
             let slowest = slowest_refusal_after_first.clone();
             tokio::spawn(async move {
-                for i in 0..2500 {
+                for i in 0..25_000 {
                     let random = with_kid(&format!("attacker-{t}-{i}"));
                     let start = Instant::now();
                     let refused = cache.validate(&validator, &random).await;
@@ -159,7 +159,7 @@ async fn kid_miss_refreshes_are_rate_limited() {
                             usize::try_from(start.elapsed().as_micros()).unwrap_or(usize::MAX);
                         slowest.fetch_max(micros, Ordering::Relaxed);
                     }
-                    if i % 10 == 0 {
+                    if i % 100 == 0 {
                         cache
                             .validate(&validator, &known)
                             .await
@@ -175,14 +175,14 @@ async fn kid_miss_refreshes_are_rate_limited() {
     let fetches = idp.jwks_hits() - 1;
     let stats = cache.stats();
     println!(
-        "rate limit: 10000 random kids in one window -> {fetches} fetch ({} rate-limited, \
+        "rate limit: 100000 random kids in one window -> {fetches} fetch ({} rate-limited, \
          slowest later refusal {} us)",
         stats.kid_miss_rate_limited,
         slowest_refusal_after_first.load(Ordering::Relaxed)
     );
     assert_eq!(fetches, 1);
     assert_eq!(stats.kid_miss_refreshes, 1);
-    assert!(stats.kid_miss_rate_limited >= 9000, "{stats:?}");
+    assert!(stats.kid_miss_rate_limited >= 99_000, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,6 +248,19 @@ async fn known_keys_validate_without_waiting_for_a_slow_idp() {
         .unwrap();
     let validator = Arc::new(validator());
 
+    let known = signed_by(TestKey::rsa_a());
+    let p99 = |mut samples: Vec<Duration>| {
+        samples.sort();
+        samples[samples.len() * 99 / 100]
+    };
+    let mut normal = Vec::with_capacity(500);
+    for _ in 0..500 {
+        let start = Instant::now();
+        cache.validate(&validator, &known).await.unwrap();
+        normal.push(start.elapsed());
+    }
+    let normal_p99 = p99(normal);
+
     idp.set_jwks_fault(Some(Fault::Hang(Duration::from_secs(5))));
     let stuck = {
         let (cache, validator) = (cache.clone(), validator.clone());
@@ -264,17 +277,30 @@ async fn known_keys_validate_without_waiting_for_a_slow_idp() {
     )
     .await;
 
-    let known = signed_by(TestKey::rsa_a());
     let mut slowest = Duration::ZERO;
-    for _ in 0..200 {
+    let mut during = Vec::with_capacity(500);
+    for _ in 0..500 {
         let start = Instant::now();
         cache.validate(&validator, &known).await.unwrap();
+        let one = start.elapsed();
         cache.validate_cached(&validator, &known).unwrap();
+        during.push(one);
         slowest = slowest.max(start.elapsed());
     }
     assert!(!stuck.is_finished(), "the fetch is still hanging");
-    println!("slow IdP: slowest known-key validation while a fetch hangs: {slowest:?}");
+    let during_p99 = p99(during);
+    println!(
+        "slow IdP: known-key validation p99 {during_p99:?} while a fetch hangs vs {normal_p99:?} \
+         before ({:.2}x); slowest {slowest:?}",
+        during_p99.as_secs_f64() / normal_p99.as_secs_f64()
+    );
+    // Nothing waits on the hanging fetch: the p99 stays in the same range (a loose bound, as
+    // this machine is shared; the measured ratio is printed and recorded in performance.md).
     assert!(slowest < Duration::from_millis(100), "{slowest:?}");
+    assert!(
+        during_p99 < normal_p99 * 5 + Duration::from_millis(2),
+        "{during_p99:?} vs {normal_p99:?}"
+    );
     drop(idp); // releases the hanging request
     assert!(stuck.await.unwrap().is_err());
 }
