@@ -463,7 +463,8 @@ fn authority_host(vars: &Vars<'_>) -> Result<String, ConfigError> {
 }
 
 /// The redirect URI of a web app: `REDIRECT_URI`, or `http://{listen address}{default_path}`
-/// (`localhost` for a wildcard listen address).
+/// (`127.0.0.1` for a wildcard listen address: the host the default tenant and the Terraform in
+/// `docs/terraform.md` register; Entra compares a loopback redirect URI's host, not its port).
 pub fn redirect_uri(
     configured: Option<&str>,
     bound: SocketAddr,
@@ -475,7 +476,7 @@ pub fn redirect_uri(
             Ok(uri.to_owned())
         }
         None if bound.ip().is_unspecified() => {
-            Ok(format!("http://localhost:{}{default_path}", bound.port()))
+            Ok(format!("http://127.0.0.1:{}{default_path}", bound.port()))
         }
         None => Ok(format!("http://{bound}{default_path}")),
     }
