@@ -464,7 +464,8 @@ fn authority_host(vars: &Vars<'_>) -> Result<String, ConfigError> {
 
 /// The redirect URI of a web app: `REDIRECT_URI`, or `http://{listen address}{default_path}`
 /// (`127.0.0.1` for a wildcard listen address: the host the default tenant and the Terraform in
-/// `docs/terraform.md` register; Entra compares a loopback redirect URI's host, not its port).
+/// `docs/terraform.md` register: Microsoft documents the port of a loopback redirect URI, not its
+/// host, as ignored when matching).
 pub fn redirect_uri(
     configured: Option<&str>,
     bound: SocketAddr,

@@ -264,8 +264,8 @@ fn resource_configs_build_authenticators_for_entra_and_for_oidc() {
 }
 
 /// One redirect-URI story: the web apps' default redirect URIs are `http://127.0.0.1:{port}/…`,
-/// and the default tenant registers exactly that host, never `localhost` beside it. Entra
-/// ignores a loopback redirect URI's port but compares its host
+/// and the default tenant registers exactly that host, never `localhost` beside it. For
+/// loopback redirect URIs Microsoft documents the port as ignored, and nothing for the host
 /// (<https://learn.microsoft.com/en-us/entra/identity-platform/reply-url#localhost-exceptions>):
 /// registering both forms would hide a mismatch a real tenant answers with AADSTS50011.
 #[test]
