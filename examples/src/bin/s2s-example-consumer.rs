@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
             };
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
-                _ = tokio::signal::ctrl_c() => return Ok(()),
+                () = examples::server::shutdown_signal() => return Ok(()),
             }
         }
     }
