@@ -113,9 +113,21 @@ impl<'a> Vars<'a> {
 
     /// `LISTEN_ADDR`, or `default`.
     pub fn listen_addr(&self, default: &str) -> Result<SocketAddr, ConfigError> {
-        let text = self.or("LISTEN_ADDR", default);
+        self.listen_addr_named("LISTEN_ADDR", default)
+    }
+
+    /// A socket address from the variable `name` (or `default`).
+    ///
+    /// # Errors
+    /// Not a socket address (`host:port`).
+    pub fn listen_addr_named(
+        &self,
+        name: &'static str,
+        default: &str,
+    ) -> Result<SocketAddr, ConfigError> {
+        let text = self.or(name, default);
         text.parse().map_err(|_| ConfigError::Invalid {
-            name: "LISTEN_ADDR",
+            name,
             reason: format!("{text:?} is not a socket address such as 127.0.0.1:8080"),
         })
     }
