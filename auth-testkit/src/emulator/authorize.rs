@@ -324,7 +324,7 @@ fn begin(
             format!("The code_challenge_method '{method}' is not supported: use S256."),
         )));
     }
-    scopes::parse(tenant, &pending.scope).map_err(redirect)?;
+    scopes::parse(tenant, client.name(), &pending.scope).map_err(redirect)?;
     Ok(pending)
 }
 
@@ -370,7 +370,7 @@ fn complete(shared: &Shared, pending: &PendingLogin, user: &User, now: i64) -> R
 /// The user accepts the consent prompt: every requested scope the resource exposes (for
 /// `.default`, every scope the client declares for it).
 fn record_consent(shared: &Shared, client: &AppRegistration, user: &User, scope: &str) {
-    let Ok(request) = scopes::parse(&shared.tenant, scope) else {
+    let Ok(request) = scopes::parse(&shared.tenant, client.name(), scope) else {
         return;
     };
     let mut consents = lock(&shared.consents);

@@ -219,8 +219,11 @@ fn verify_assertion(
     if !claim("iss").eq_ignore_ascii_case(app.client_id())
         || !claim("sub").eq_ignore_ascii_case(app.client_id())
     {
-        return Err(bad_assertion(
-            "Client assertion 'iss' and 'sub' must both be the client id of the application.",
+        // https://learn.microsoft.com/azure/developer/java/sdk/troubleshooting-authentication-service-principal
+        return Err(invalid_client(
+            700021,
+            "Client assertion application identifier doesn't match 'client_id' parameter: 'iss' \
+             and 'sub' must both be the client id of the application.",
         ));
     }
     let base = &shared.base_url;
@@ -239,10 +242,14 @@ fn verify_assertion(
         _ => false,
     };
     if !aud_valid {
-        return Err(bad_assertion(format!(
-            "Client assertion audience claim does not match Realm issuer: the 'aud' must be the \
-             token endpoint {base}/{tid}/oauth2/v2.0/token."
-        )));
+        // https://github.com/AzureAD/microsoft-authentication-library-for-dotnet/issues/2746
+        return Err(invalid_client(
+            700023,
+            format!(
+                "Client assertion audience claim does not match Realm issuer: the 'aud' must be \
+                 the token endpoint {base}/{tid}/oauth2/v2.0/token."
+            ),
+        ));
     }
     let Some(exp) = claims["exp"].as_i64() else {
         return Err(bad_assertion("Client assertion has no 'exp' claim."));

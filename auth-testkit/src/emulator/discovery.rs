@@ -53,6 +53,8 @@ pub(crate) struct KeyServing {
     pub(crate) base_url: String,
     pub(crate) jwks: Mutex<Value>,
     pub(crate) jwks_cache_control: Mutex<Option<String>>,
+    /// The `Cache-Control` header of discovery responses (`None`: no header).
+    pub(crate) discovery_cache_control: Mutex<Option<String>>,
     pub(crate) discovery_issuer: Mutex<Option<String>>,
     pub(crate) discovery_jwks_uri: Mutex<Option<String>>,
     jwks_fault: Mutex<Option<Fault>>,
@@ -70,6 +72,7 @@ impl KeyServing {
             base_url,
             jwks: Mutex::new(jwks),
             jwks_cache_control: Mutex::new(None),
+            discovery_cache_control: Mutex::new(None),
             discovery_issuer: Mutex::new(None),
             discovery_jwks_uri: Mutex::new(None),
             jwks_fault: Mutex::new(None),
@@ -104,7 +107,9 @@ impl KeyServing {
     /// Serves a discovery document: counts the hit, applies the fault.
     pub(crate) async fn serve_discovery(&self, document: Value) -> Response {
         self.discovery_hits.fetch_add(1, Ordering::SeqCst);
-        self.respond(Endpoint::Discovery, document, None).await
+        let cache_control = lock(&self.discovery_cache_control).clone();
+        self.respond(Endpoint::Discovery, document, cache_control)
+            .await
     }
 
     /// Serves the key set, `edit`ed (e.g. issuer templates filled in): counts the hit,
@@ -180,6 +185,11 @@ impl KeyServing {
         response
     }
 }
+
+/// The `Cache-Control` Entra sends with discovery documents, key sets and instance discovery
+/// (recorded responses of login.microsoftonline.com in the Azure SDK for JavaScript's test
+/// recordings: `max-age=86400, private`), so caches see what they see in production.
+pub(crate) const ENTRA_METADATA_CACHE_CONTROL: &str = "max-age=86400, private";
 
 /// An Entra v2 discovery document for the tenant path segment `tenant`.
 pub(crate) fn v2_document(base: &str, tenant: &str, issuer: &str, jwks_uri: &str) -> Value {

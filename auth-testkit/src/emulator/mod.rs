@@ -64,8 +64,8 @@ use serde_json::Value;
 
 pub use discovery::Fault;
 pub use tenant::{
-    AppRegistration, AppRole, ClientCertificate, DEFAULT_TENANT_TOML, ResourceAccess, TenantConfig,
-    TenantError, User, UserAppRole, derive_guid,
+    AppRegistration, AppRole, ClientCertificate, DEFAULT_TENANT_TOML, MODELLED_OPTIONAL_CLAIMS,
+    ResourceAccess, TenantConfig, TenantError, User, UserAppRole, derive_guid,
 };
 pub use token_faults::TokenFault;
 
@@ -548,6 +548,12 @@ impl EmulatorBuilder {
             refresh_in: AtomicI64::new(0),
         });
         shared.republish(&lock(&shared.ring));
+        for slot in [
+            &shared.keys.jwks_cache_control,
+            &shared.keys.discovery_cache_control,
+        ] {
+            *lock(slot) = Some(discovery::ENTRA_METADATA_CACHE_CONTROL.to_owned());
+        }
         let server = server::spawn(listener, router(Arc::clone(&shared)), tls_config);
         Ok(Emulator {
             shared,

@@ -126,6 +126,8 @@ struct AppFile {
     app_roles: Vec<AppRoleFile>,
     access_token_version: Option<u8>,
     #[serde(default)]
+    optional_claims: Vec<String>,
+    #[serde(default)]
     required_resource_access: Vec<AccessFile>,
 }
 
@@ -230,8 +232,15 @@ pub struct AppRegistration {
     scopes: Vec<String>,
     app_roles: Vec<AppRole>,
     access_token_version: u8,
+    optional_claims: Vec<String>,
     required_resource_access: Vec<ResourceAccess>,
 }
+
+/// The optional claims the emulator models (`optional_claims` in the tenant file). Entra emits
+/// them in access tokens **for** an app only when that app's registration lists them
+/// (<https://learn.microsoft.com/entra/identity-platform/optional-claims-reference>); without
+/// the list, tokens carry Entra's defaults.
+pub const MODELLED_OPTIONAL_CLAIMS: [&str; 1] = ["idtyp"];
 
 /// An app role an app defines (`app_role`).
 ///
@@ -505,6 +514,21 @@ impl TenantConfig {
             .or_else(|| self.app(r))
     }
 
+    /// The app a token request names as its resource, as Entra resolves it: one of its
+    /// identifier URIs (case-insensitive, a trailing `/` ignored) or its client id. No app
+    /// names, and no `api://{client id}` unless the app registered that URI.
+    pub fn requested_resource(&self, reference: &str) -> Option<&AppRegistration> {
+        let r = reference.strip_suffix('/').unwrap_or(reference);
+        self.apps
+            .iter()
+            .find(|a| {
+                a.identifier_uris
+                    .iter()
+                    .any(|u| u.strip_suffix('/').unwrap_or(u).eq_ignore_ascii_case(r))
+            })
+            .or_else(|| self.app_by_client_id(r))
+    }
+
     /// The user with this username (case-insensitive).
     pub fn user(&self, username: &str) -> Option<&User> {
         self.users
@@ -583,6 +607,15 @@ fn resolve(file: TenantFile, name: &str, dir: Option<&Path>) -> Result<TenantCon
                 )));
             }
         }
+        for claim in &app.optional_claims {
+            if !MODELLED_OPTIONAL_CLAIMS.contains(&claim.as_str()) {
+                return Err(err(format!(
+                    "app {:?}: optional claim {claim:?} is not one the emulator models \
+                     ({MODELLED_OPTIONAL_CLAIMS:?})",
+                    app.name
+                )));
+            }
+        }
         apps.push(AppRegistration {
             service_principal_id: derive_guid("service-principal", &client_id),
             client_id,
@@ -601,6 +634,7 @@ fn resolve(file: TenantFile, name: &str, dir: Option<&Path>) -> Result<TenantCon
                 })
                 .collect(),
             access_token_version: version,
+            optional_claims: app.optional_claims,
             required_resource_access: file_access_placeholder(app.required_resource_access),
         });
     }
@@ -779,12 +813,23 @@ impl AppRegistration {
         &self.identifier_uris
     }
 
-    /// The first Application ID URI, or `api://{client id}` when it has none.
+    /// The first Application ID URI, or the client id when it has none: an app without an
+    /// identifier URI is named by its client id (Entra invents no `api://{client id}`).
     pub fn identifier_uri(&self) -> String {
         self.identifier_uris
             .first()
             .cloned()
-            .unwrap_or_else(|| format!("api://{}", self.client_id))
+            .unwrap_or_else(|| self.client_id.clone())
+    }
+
+    /// The optional claims listed on the registration (see [`MODELLED_OPTIONAL_CLAIMS`]).
+    pub fn optional_claims(&self) -> &[String] {
+        &self.optional_claims
+    }
+
+    /// Whether the registration lists the optional claim `name`.
+    pub fn has_optional_claim(&self, name: &str) -> bool {
+        self.optional_claims.iter().any(|c| c == name)
     }
 
     /// The client secrets.
@@ -837,7 +882,9 @@ impl AppRegistration {
         &self.required_resource_access
     }
 
-    /// The `aud` of access tokens for this app: the identifier URI (v1) or the client id (v2).
+    /// The `aud` of access tokens for this app requested by [`default_scope`](Self::default_scope):
+    /// the first identifier URI or the client id (v1; Entra puts the resource exactly as
+    /// requested), the client id (v2).
     pub fn audience(&self) -> String {
         if self.access_token_version == 2 {
             self.client_id.clone()

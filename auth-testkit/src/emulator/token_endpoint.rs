@@ -16,7 +16,7 @@ use super::discovery::{lock, v1_document, v2_document};
 use super::errors::{AadError, no_store};
 use super::scopes::{self, GRAPH_SCOPES, Resource};
 use super::tenant::{AppRegistration, User};
-use super::tokens::{self, ClientAuth, Subject};
+use super::tokens::{self, Caller, ClientAuth, Subject};
 use super::{Grant, Shared, TenantPath};
 
 const OBO_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -139,7 +139,7 @@ pub(crate) async fn instance_discovery(
     let host = base
         .split_once("://")
         .map_or(base.as_str(), |(_, host)| host);
-    axum::Json(json!({
+    let mut response = axum::Json(json!({
         "tenant_discovery_endpoint": format!(
             "{base}/{}/v2.0/.well-known/openid-configuration",
             shared.tenant.tenant_id()
@@ -151,7 +151,12 @@ pub(crate) async fn instance_discovery(
             "aliases": [host],
         }],
     }))
-    .into_response()
+    .into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static(super::discovery::ENTRA_METADATA_CACHE_CONTROL),
+    );
+    response
 }
 
 /// `GET|POST /oidc/userinfo`: the OIDC UserInfo endpoint (Entra serves it on Microsoft Graph):
@@ -338,6 +343,16 @@ fn token_inner(
         return Err(tenant_not_found(segment));
     }
     let mut params = parsed?;
+    if params.contains_key("resource") && !v1_endpoint {
+        // Entra's v2 endpoint refuses the v1 `resource` parameter outright:
+        // https://github.com/AzureADQuickStarts/AppModelv2-WebApp-OpenIDConnect-nodejs/issues/35
+        // https://github.com/MicrosoftDocs/azure-docs/issues/33853
+        return Err(AadError::bad(
+            "invalid_request",
+            901002,
+            "The 'resource' request parameter is not supported.",
+        ));
+    }
     if v1_endpoint
         && !params.contains_key("scope")
         && let Some(resource) = params.get("resource").cloned()
@@ -429,7 +444,7 @@ impl<'a> Ctx<'a> {
                 ),
             ));
         }
-        let request = scopes::parse(&self.shared.tenant, raw)?;
+        let request = scopes::parse(&self.shared.tenant, client.name(), raw)?;
         let Some(target) = request.single_resource(raw)? else {
             return Err(missing("scope"));
         };
@@ -443,9 +458,10 @@ impl<'a> Ctx<'a> {
         };
         let token = tokens::access_token(
             self.shared,
-            client,
+            Caller::app(client),
             auth,
             target.resource,
+            target.prefix.as_deref(),
             &Subject::App { roles },
             self.now,
             self.lifetime,
@@ -515,7 +531,7 @@ impl<'a> Ctx<'a> {
         let user = self.user(&entry.user_oid)?;
         let scope = self.param("scope").unwrap_or(&entry.scope);
         // The ID token needs `openid` at authorize; the code remembers what was asked.
-        let openid = scopes::parse(&self.shared.tenant, &entry.scope)
+        let openid = scopes::parse(&self.shared.tenant, client.name(), &entry.scope)
             .map(|r| r.has("openid"))
             .unwrap_or(false);
         let response =
@@ -591,7 +607,7 @@ impl<'a> Ctx<'a> {
         let assertion = self.require("assertion")?;
         let scope = self.require("scope")?;
         let user = self.validate_assertion(client, assertion)?;
-        let request = scopes::parse(&self.shared.tenant, scope)?;
+        let request = scopes::parse(&self.shared.tenant, client.name(), scope)?;
         let target = request.single_resource(scope)?;
         let (resource, scp, granted) = self.delegated(client, user, target)?;
         if let Some(claims) = lock(&self.shared.obo_claims).clone() {
@@ -600,9 +616,10 @@ impl<'a> Ctx<'a> {
         }
         let token = tokens::access_token(
             self.shared,
-            client,
+            Caller::app(client),
             auth,
             resource,
+            target.and_then(|t| t.prefix.as_deref()),
             &Subject::User { user, scopes: &scp },
             self.now,
             self.lifetime,
@@ -631,20 +648,32 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// Validates an OBO assertion with auth-layer's validator against the emulator's own keys.
+    /// Validates an OBO assertion with auth-layer's validator against the emulator's own keys,
+    /// failing with the code Entra gives for each reason:
+    /// - another audience: `AADSTS500131`
+    ///   (<https://github.com/OfficeDev/microsoft-teams-apps-company-communicator/issues/214>);
+    /// - expired (or not yet valid): `AADSTS500133`
+    ///   (<https://github.com/microsoftgraph/msgraph-sdk-dotnet/issues/2551>);
+    /// - an app-only token (no user): `AADSTS90083` "Request is unsupported"
+    ///   (<https://github.com/MicrosoftDocs/azure-docs/issues/53334>);
+    /// - anything else (signature, key, issuer): `AADSTS50013`
+    ///   (<https://github.com/AzureAD/microsoft-authentication-library-for-dotnet/issues/1317>).
+    ///
+    /// All `invalid_grant`, HTTP 400.
     fn validate_assertion(
         &self,
         client: &AppRegistration,
         assertion: &str,
     ) -> Result<&'a User, AadError> {
-        let obo = |reason: String| AadError::bad("invalid_grant", 50013, reason);
+        let obo = |code: u32, reason: String| AadError::bad("invalid_grant", code, reason);
         let tid = self.shared.tenant.tenant_id();
         let jwks = jwks_for(self.shared, Some(tid));
         let keys =
             auth_layer::KeySet::from_jwks_json(jwks.to_string().as_bytes()).map_err(|e| {
-                obo(format!(
-                    "Assertion failed signature validation. [Reason - {e}]"
-                ))
+                obo(
+                    50013,
+                    format!("Assertion failed signature validation. [Reason - {e}]"),
+                )
             })?;
         let validator = auth_layer::Validator::builder()
             .tenant_id(tid)
@@ -653,33 +682,43 @@ impl<'a> Ctx<'a> {
             .instance(self.shared.base_url.clone())
             .clock(self.shared.clock.clone())
             .build()
-            .map_err(|e| obo(format!("Assertion cannot be validated: {e}")))?;
+            .map_err(|e| obo(50013, format!("Assertion cannot be validated: {e}")))?;
         let claims = validator.validate(assertion, &keys).map_err(|e| match e {
-            auth_layer::ValidationError::AudienceMismatch { .. } => obo(format!(
-                "Assertion audience does not match the Client app presenting the assertion. The \
-                 audience in the assertion was not the expected audience '{}' or one of the \
-                 Application Id URIs of this application.",
-                client.client_id()
-            )),
+            auth_layer::ValidationError::AudienceMismatch { .. } => obo(
+                500131,
+                format!(
+                    "Assertion audience does not match the Client app presenting the assertion. \
+                     The audience in the assertion was not the expected audience '{}' or one of \
+                     the Application Uris of this application. The downstream client must \
+                     request a token for the expected audience (the application that made the \
+                     OBO request) and this application should use that token as the assertion.",
+                    client.client_id()
+                ),
+            ),
             auth_layer::ValidationError::Expired { .. }
             | auth_layer::ValidationError::NotYetValid { .. } => obo(
+                500133,
                 "Assertion is not within its valid time range. Ensure that the access token is \
                  not expired before using it for user assertion, or request a new token."
                     .to_owned(),
             ),
-            other => obo(format!(
-                "Assertion failed signature validation. [Reason - {other}]"
-            )),
+            other => obo(
+                50013,
+                format!("Assertion failed signature validation. [Reason - {other}]"),
+            ),
         })?;
-        if claims.idtyp() == Some("app") || claims.scopes().is_empty() {
-            return Err(obo(
-                "The assertion is not a delegated (user) token: On-Behalf-Of needs the access \
-                 token a user's client obtained for this API."
+        let user = claims
+            .object_id()
+            .and_then(|oid| self.shared.tenant.user_by_oid(oid));
+        match user {
+            Some(user) if !claims.scopes().is_empty() && claims.idtyp() != Some("app") => Ok(user),
+            _ => Err(obo(
+                90083,
+                "Request is unsupported. The assertion is not a user's token: On-Behalf-Of \
+                 needs the access token a user's client obtained for this API."
                     .to_owned(),
-            ));
+            )),
         }
-        let oid = claims.object_id().unwrap_or_default().to_owned();
-        self.user(&oid)
     }
 
     /// The resource, `scp` and response `scope` for a delegated request (65001 without consent).
@@ -718,14 +757,15 @@ impl<'a> Ctx<'a> {
         nonce: Option<&str>,
         openid: bool,
     ) -> Result<Value, AadError> {
-        let request = scopes::parse(&self.shared.tenant, scope)?;
+        let request = scopes::parse(&self.shared.tenant, client.name(), scope)?;
         let target = request.single_resource(scope)?;
         let (resource, scp, mut granted) = self.delegated(client, user, target)?;
         let token = tokens::access_token(
             self.shared,
-            client,
+            Caller::app(client),
             auth,
             resource,
+            target.and_then(|t| t.prefix.as_deref()),
             &Subject::User { user, scopes: &scp },
             self.now,
             self.lifetime,
