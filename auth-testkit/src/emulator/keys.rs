@@ -81,6 +81,16 @@ impl SigningKey {
         })
     }
 
+    /// Whether `signature` is this key's RS256 signature over `message`.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        signature::UnparsedPublicKey::new(
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+            self.pair.public_key().as_ref(),
+        )
+        .verify(message, signature)
+        .is_ok()
+    }
+
     /// RS256 signature over `message`.
     pub(crate) fn sign(&self, message: &[u8]) -> Vec<u8> {
         let mut sig = vec![0; self.pair.public_modulus_len()];

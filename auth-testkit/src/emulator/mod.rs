@@ -41,6 +41,7 @@ mod client_auth;
 pub(crate) mod discovery;
 mod errors;
 pub(crate) mod keys;
+mod managed_identity;
 mod scopes;
 pub(crate) mod server;
 mod tenant;
@@ -64,8 +65,9 @@ use serde_json::Value;
 
 pub use discovery::Fault;
 pub use tenant::{
-    AppRegistration, AppRole, ClientCertificate, DEFAULT_TENANT_TOML, MODELLED_OPTIONAL_CLAIMS,
-    ResourceAccess, TenantConfig, TenantError, User, UserAppRole, derive_guid,
+    AppRegistration, AppRole, ClientCertificate, DEFAULT_TENANT_TOML, FederatedCredential,
+    MODELLED_OPTIONAL_CLAIMS, ManagedIdentity, ResourceAccess, TOKEN_EXCHANGE_AUDIENCE,
+    TenantConfig, TenantError, User, UserAppRole, derive_guid,
 };
 pub use token_faults::TokenFault;
 
@@ -105,15 +107,18 @@ pub enum Grant {
     OnBehalfOf,
     /// Anything else (missing or unsupported `grant_type`).
     Other,
+    /// A managed-identity token request (IMDS or the App Service identity endpoint).
+    ManagedIdentity,
 }
 
 impl Grant {
-    const ALL: [Grant; 5] = [
+    const ALL: [Grant; 6] = [
         Grant::AuthorizationCode,
         Grant::RefreshToken,
         Grant::ClientCredentials,
         Grant::OnBehalfOf,
         Grant::Other,
+        Grant::ManagedIdentity,
     ];
 
     fn index(self) -> usize {
@@ -123,6 +128,7 @@ impl Grant {
             Grant::ClientCredentials => 2,
             Grant::OnBehalfOf => 3,
             Grant::Other => 4,
+            Grant::ManagedIdentity => 5,
         }
     }
 
@@ -138,6 +144,7 @@ impl Grant {
             Grant::ClientCredentials => "client_credentials",
             Grant::OnBehalfOf => "on_behalf_of",
             Grant::Other => "other",
+            Grant::ManagedIdentity => "managed_identity",
         }
     }
 }
@@ -253,7 +260,9 @@ pub(crate) struct Shared {
     consents: Mutex<HashMap<(String, String, String), BTreeSet<String>>>,
     /// (client id, jti) → expiry of client assertions seen.
     assertion_ids: Mutex<HashMap<(String, String), i64>>,
-    counters: [AtomicUsize; 5],
+    counters: [AtomicUsize; 6],
+    /// The App Service identity endpoint's `IDENTITY_HEADER` secret.
+    identity_header: String,
     log: bool,
     /// A fault the token endpoint answers with (see [`TokenFault`]).
     token_fault: Mutex<Option<TokenFault>>,
@@ -383,6 +392,7 @@ pub struct EmulatorBuilder {
     auto_login: Option<String>,
     listen: SocketAddr,
     log: bool,
+    identity_header: Option<String>,
 }
 
 impl Default for EmulatorBuilder {
@@ -395,6 +405,7 @@ impl Default for EmulatorBuilder {
             auto_login: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             log: false,
+            identity_header: None,
         }
     }
 }
@@ -457,6 +468,13 @@ impl EmulatorBuilder {
     /// The address to bind (default `127.0.0.1:0`).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
+        self
+    }
+
+    /// The secret the App Service identity endpoint expects in `X-IDENTITY-HEADER` (its
+    /// `IDENTITY_HEADER`; default: random, see [`Emulator::identity_header`]).
+    pub fn identity_header(mut self, secret: impl Into<String>) -> Self {
+        self.identity_header = Some(secret.into());
         self
     }
 
@@ -542,6 +560,7 @@ impl EmulatorBuilder {
             consents: Mutex::default(),
             assertion_ids: Mutex::default(),
             counters: Default::default(),
+            identity_header: self.identity_header.unwrap_or_else(errors::random_token),
             log: self.log,
             token_fault: Mutex::new(None),
             obo_claims: Mutex::new(None),
@@ -682,6 +701,43 @@ impl Emulator {
     /// `{base}/{tenant}/oauth2/v2.0/authorize`.
     pub fn authorization_endpoint(&self) -> String {
         format!("{}/oauth2/v2.0/authorize", self.authority())
+    }
+
+    /// `{base}`: the Azure IMDS host to configure in place of `http://169.254.169.254` (the
+    /// emulator serves `GET /metadata/identity/oauth2/token`; Azure SDKs read it from
+    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST`).
+    pub fn imds_authority(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// `{base}/metadata/identity/oauth2/token`: the IMDS token endpoint.
+    pub fn imds_endpoint(&self) -> String {
+        format!("{}{}", self.shared.base_url, managed_identity::IMDS_PATH)
+    }
+
+    /// `{base}/msi/token`: the App Service identity endpoint (`IDENTITY_ENDPOINT`).
+    pub fn identity_endpoint(&self) -> String {
+        format!(
+            "{}{}",
+            self.shared.base_url,
+            managed_identity::APP_SERVICE_PATH
+        )
+    }
+
+    /// The secret the App Service identity endpoint expects (`IDENTITY_HEADER`).
+    pub fn identity_header(&self) -> &str {
+        &self.shared.identity_header
+    }
+
+    /// The managed identity with this name.
+    ///
+    /// # Panics
+    /// When the tenant declares no such identity.
+    pub fn managed_identity(&self, name: &str) -> &ManagedIdentity {
+        self.shared
+            .tenant
+            .managed_identity(name)
+            .unwrap_or_else(|| panic!("the emulator's tenant has no managed identity {name:?}"))
     }
 
     /// The app registration with this display name.
@@ -922,6 +978,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/{tenant}/discovery/instance",
             get(token_endpoint::instance_discovery),
+        )
+        .route(managed_identity::IMDS_PATH, get(managed_identity::imds))
+        .route(
+            managed_identity::APP_SERVICE_PATH,
+            get(managed_identity::app_service),
         )
         .route(
             "/oidc/userinfo",

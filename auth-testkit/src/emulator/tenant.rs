@@ -87,6 +87,29 @@ struct TenantFile {
     users: Vec<UserFile>,
     #[serde(default)]
     apps: Vec<AppFile>,
+    #[serde(default)]
+    managed_identities: Vec<ManagedIdentityFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManagedIdentityFile {
+    name: String,
+    kind: String,
+    client_id: Option<String>,
+    object_id: Option<String>,
+    resource_id: Option<String>,
+    #[serde(default)]
+    app_roles: Vec<UserAppRoleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FederatedCredentialFile {
+    name: Option<String>,
+    managed_identity: Option<String>,
+    subject: Option<String>,
+    audiences: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +150,8 @@ struct AppFile {
     access_token_version: Option<u8>,
     #[serde(default)]
     optional_claims: Vec<String>,
+    #[serde(default)]
+    federated_credentials: Vec<FederatedCredentialFile>,
     #[serde(default)]
     required_resource_access: Vec<AccessFile>,
 }
@@ -173,6 +198,91 @@ pub struct TenantConfig {
     tenant_id: String,
     users: Vec<User>,
     apps: Vec<AppRegistration>,
+    managed_identities: Vec<ManagedIdentity>,
+}
+
+/// A managed identity (`[[managed_identities]]`): system-assigned (at most one, the host's) or
+/// user-assigned, with the client id, object (principal) id and Azure resource id Azure gives
+/// it, and the app roles assigned to its service principal.
+///
+/// ```
+/// let tenant = auth_testkit::emulator::TenantConfig::from_toml_str(
+///     "[[apps]]\nname = \"api\"\nidentifier_uris = [\"api://api\"]\n\
+///      app_roles = [{ value = \"Do\", allowed_member_types = [\"Application\"] }]\n\
+///      [[managed_identities]]\nname = \"worker\"\nkind = \"user_assigned\"\n\
+///      app_roles = [{ resource = \"api://api\", role = \"Do\" }]\n",
+/// )
+/// .unwrap();
+/// let mi = tenant.managed_identity("worker").unwrap();
+/// assert!(!mi.is_system_assigned());
+/// assert!(mi.resource_id().ends_with("/userAssignedIdentities/worker"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct ManagedIdentity {
+    name: String,
+    system_assigned: bool,
+    client_id: String,
+    object_id: String,
+    resource_id: String,
+    app_roles: Vec<UserAppRole>,
+}
+
+impl ManagedIdentity {
+    /// The name (the user-assigned identity's resource name; the host's for system-assigned).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether it is the host's system-assigned identity.
+    pub fn is_system_assigned(&self) -> bool {
+        self.system_assigned
+    }
+
+    /// The client (application) id of its service principal: `appid` / `azp`.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The object (principal) id of its service principal: `oid` and `sub`.
+    pub fn object_id(&self) -> &str {
+        &self.object_id
+    }
+
+    /// The Azure resource id (`msi_res_id` / `mi_res_id`).
+    pub fn resource_id(&self) -> &str {
+        &self.resource_id
+    }
+
+    /// App roles assigned to its service principal.
+    pub fn app_roles(&self) -> &[UserAppRole] {
+        &self.app_roles
+    }
+
+    /// Its roles on the app with this client id.
+    pub fn roles_for(&self, resource_client_id: &str) -> Vec<String> {
+        self.app_roles
+            .iter()
+            .filter(|r| r.resource_client_id == resource_client_id)
+            .map(|r| r.role.clone())
+            .collect()
+    }
+}
+
+/// The audience a federated identity credential expects by default: Entra's token exchange
+/// audience (<https://learn.microsoft.com/entra/workload-id/workload-identity-federation-config-app-trust-managed-identity>).
+pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+/// A federated identity credential of an app: assertions the emulator itself issued (a managed
+/// identity's token for [`TOKEN_EXCHANGE_AUDIENCE`]) with this subject and one of these
+/// audiences authenticate the app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederatedCredential {
+    /// The credential's name.
+    pub name: String,
+    /// The assertion's expected `sub` (a managed identity's object id).
+    pub subject: String,
+    /// The assertion's accepted audiences.
+    pub audiences: Vec<String>,
 }
 
 /// A user who can sign in.
@@ -233,6 +343,7 @@ pub struct AppRegistration {
     app_roles: Vec<AppRole>,
     access_token_version: u8,
     optional_claims: Vec<String>,
+    federated_credentials: Vec<FederatedCredential>,
     required_resource_access: Vec<ResourceAccess>,
 }
 
@@ -536,6 +647,16 @@ impl TenantConfig {
             .find(|u| u.username.eq_ignore_ascii_case(username))
     }
 
+    /// The managed identities.
+    pub fn managed_identities(&self) -> &[ManagedIdentity] {
+        &self.managed_identities
+    }
+
+    /// The managed identity with this name.
+    pub fn managed_identity(&self, name: &str) -> Option<&ManagedIdentity> {
+        self.managed_identities.iter().find(|m| m.name == name)
+    }
+
     /// The user with this object id.
     pub fn user_by_oid(&self, oid: &str) -> Option<&User> {
         self.users
@@ -556,7 +677,9 @@ fn resolve(file: TenantFile, name: &str, dir: Option<&Path>) -> Result<TenantCon
 
     let mut apps = Vec::with_capacity(file.apps.len());
     let mut seen_names = HashSet::new();
-    for app in file.apps {
+    let mut federated_files = Vec::with_capacity(file.apps.len());
+    for mut app in file.apps {
+        federated_files.push(std::mem::take(&mut app.federated_credentials));
         if !seen_names.insert(app.name.clone()) {
             return Err(err(format!("two apps are named {:?}", app.name)));
         }
@@ -635,6 +758,7 @@ fn resolve(file: TenantFile, name: &str, dir: Option<&Path>) -> Result<TenantCon
                 .collect(),
             access_token_version: version,
             optional_claims: app.optional_claims,
+            federated_credentials: Vec::new(),
             required_resource_access: file_access_placeholder(app.required_resource_access),
         });
     }
@@ -649,6 +773,7 @@ fn resolve(file: TenantFile, name: &str, dir: Option<&Path>) -> Result<TenantCon
         tenant_id,
         users: Vec::new(),
         apps,
+        managed_identities: Vec::new(),
     };
 
     // Resolve required_resource_access against the apps.
@@ -741,7 +866,145 @@ fn resolve(file: TenantFile, name: &str, dir: Option<&Path>) -> Result<TenantCon
             app_roles,
         });
     }
+    resolve_managed_identities(&mut tenant, file.managed_identities, name)?;
+    for (index, list) in federated_files.into_iter().enumerate() {
+        let app_name = tenant.apps[index].name.clone();
+        let mut credentials = Vec::new();
+        for (n, credential) in list.into_iter().enumerate() {
+            let subject = match (credential.managed_identity, credential.subject) {
+                (Some(mi), None) => tenant
+                    .managed_identity(&mi)
+                    .ok_or_else(|| {
+                        err(format!(
+                            "app {app_name:?}: federated credential names managed identity \
+                             {mi:?}, which the tenant does not declare"
+                        ))
+                    })?
+                    .object_id
+                    .clone(),
+                (None, Some(subject)) => subject,
+                _ => {
+                    return Err(err(format!(
+                        "app {app_name:?}: a federated credential needs exactly one of \
+                         managed_identity and subject"
+                    )));
+                }
+            };
+            credentials.push(FederatedCredential {
+                name: credential
+                    .name
+                    .unwrap_or_else(|| format!("credential-{}", n + 1)),
+                subject,
+                audiences: credential
+                    .audiences
+                    .unwrap_or_else(|| vec![TOKEN_EXCHANGE_AUDIENCE.to_owned()]),
+            });
+        }
+        tenant.apps[index].federated_credentials = credentials;
+    }
     Ok(tenant)
+}
+
+fn resolve_managed_identities(
+    tenant: &mut TenantConfig,
+    list: Vec<ManagedIdentityFile>,
+    source: &str,
+) -> Result<(), TenantError> {
+    let err = |message: String| TenantError::new(source, None, message);
+    let mut names = HashSet::new();
+    let mut identities = Vec::with_capacity(list.len());
+    for mi in list {
+        if !names.insert(mi.name.clone()) {
+            return Err(err(format!(
+                "two managed identities are named {:?}",
+                mi.name
+            )));
+        }
+        let system_assigned = match mi.kind.as_str() {
+            "system_assigned" => true,
+            "user_assigned" => false,
+            other => {
+                return Err(err(format!(
+                    "managed identity {:?}: kind must be \"system_assigned\" or \
+                     \"user_assigned\", not {other:?}",
+                    mi.name
+                )));
+            }
+        };
+        if system_assigned
+            && identities
+                .iter()
+                .any(|m: &ManagedIdentity| m.system_assigned)
+        {
+            return Err(err(
+                "at most one managed identity can be system_assigned (the host's)".to_owned(),
+            ));
+        }
+        let guid = |value: Option<String>, kind: &str| -> Result<String, TenantError> {
+            let id = value
+                .unwrap_or_else(|| derive_guid(kind, &mi.name))
+                .to_ascii_lowercase();
+            if is_guid(&id) {
+                Ok(id)
+            } else {
+                Err(err(format!(
+                    "managed identity {:?}: {kind} {id:?} is not a GUID",
+                    mi.name
+                )))
+            }
+        };
+        let client_id = guid(mi.client_id, "managed-identity-client")?;
+        let object_id = guid(mi.object_id, "managed-identity-object")?;
+        let resource_id = mi.resource_id.unwrap_or_else(|| {
+            let group =
+                "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/emulator";
+            if system_assigned {
+                format!(
+                    "{group}/providers/Microsoft.Compute/virtualMachines/{}",
+                    mi.name
+                )
+            } else {
+                format!(
+                    "{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+                    mi.name
+                )
+            }
+        });
+        let mut app_roles = Vec::new();
+        for assignment in mi.app_roles {
+            let resource = tenant.resource(&assignment.resource).ok_or_else(|| {
+                err(format!(
+                    "managed identity {:?}: app role resource {:?} is no app",
+                    mi.name, assignment.resource
+                ))
+            })?;
+            if !resource
+                .app_roles
+                .iter()
+                .any(|r| r.value == assignment.role && r.for_applications())
+            {
+                return Err(err(format!(
+                    "managed identity {:?}: app {:?} defines no application role {:?}",
+                    mi.name, resource.name, assignment.role
+                )));
+            }
+            app_roles.push(UserAppRole {
+                resource_client_id: resource.client_id.clone(),
+                resource: assignment.resource,
+                role: assignment.role,
+            });
+        }
+        identities.push(ManagedIdentity {
+            name: mi.name,
+            system_assigned,
+            client_id,
+            object_id,
+            resource_id,
+            app_roles,
+        });
+    }
+    tenant.managed_identities = identities;
+    Ok(())
 }
 
 fn file_access_placeholder(list: Vec<AccessFile>) -> Vec<ResourceAccess> {
@@ -827,6 +1090,11 @@ impl AppRegistration {
         &self.optional_claims
     }
 
+    /// The federated identity credentials (`[[apps.federated_credentials]]`).
+    pub fn federated_credentials(&self) -> &[FederatedCredential] {
+        &self.federated_credentials
+    }
+
     /// Whether the registration lists the optional claim `name`.
     pub fn has_optional_claim(&self, name: &str) -> bool {
         self.optional_claims.iter().any(|c| c == name)
@@ -854,7 +1122,9 @@ impl AppRegistration {
 
     /// Whether the app has credentials (a confidential client) and so must authenticate.
     pub fn is_confidential(&self) -> bool {
-        !self.secrets.is_empty() || !self.certificates.is_empty()
+        !self.secrets.is_empty()
+            || !self.certificates.is_empty()
+            || !self.federated_credentials.is_empty()
     }
 
     /// The redirect URIs.

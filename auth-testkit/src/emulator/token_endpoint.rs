@@ -373,7 +373,8 @@ fn token_inner(
         Grant::RefreshToken => ctx.refresh(),
         Grant::OnBehalfOf => ctx.on_behalf_of(),
         Grant::Other if grant_type.is_empty() => Err(missing("grant_type")),
-        Grant::Other => Err(AadError::bad(
+        // Never from the token endpoint: managed identities have endpoints of their own.
+        Grant::Other | Grant::ManagedIdentity => Err(AadError::bad(
             "unsupported_grant_type",
             70003,
             format!("The app requested an unsupported grant type '{grant_type}'."),

@@ -236,6 +236,33 @@ pub(crate) fn access_token(
     sign(shared, &c, !v2)
 }
 
+/// The app id of Entra's token exchange resource: the `aud` of a managed identity's token for
+/// `api://AzureADTokenExchange` (the token it presents as a federated credential).
+pub(crate) const TOKEN_EXCHANGE_APP_ID: &str = "fb60f99c-7a34-4190-8149-302f77469936";
+
+/// A managed identity's v2 token for `api://AzureADTokenExchange`: the assertion an app that
+/// trusts the identity (a federated identity credential) presents as its client credential.
+pub(crate) fn exchange_token(shared: &Shared, mi: Caller<'_>, now: i64, lifetime: i64) -> String {
+    let issued = now - ISSUED_AT_BACKDATE;
+    let c: Vec<(&str, Value)> = vec![
+        ("aud", json!(TOKEN_EXCHANGE_APP_ID)),
+        ("iss", json!(shared.v2_issuer())),
+        ("iat", json!(issued)),
+        ("nbf", json!(issued)),
+        ("exp", json!(now + lifetime)),
+        ("aio", json!(aio())),
+        ("azp", json!(mi.client_id)),
+        ("azpacr", json!("2")),
+        ("oid", json!(mi.principal_id)),
+        ("rh", json!(rh())),
+        ("sub", json!(mi.principal_id)),
+        ("tid", json!(shared.tenant.tenant_id())),
+        ("uti", json!(uti())),
+        ("ver", json!("2.0")),
+    ];
+    sign(shared, &c, false)
+}
+
 /// A v2 ID token for `client` about `user`.
 pub(crate) fn id_token(
     shared: &Shared,
