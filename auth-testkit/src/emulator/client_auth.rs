@@ -9,9 +9,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::Shared;
-use super::discovery::lock;
 use super::errors::AadError;
+use super::state::Shared;
+use super::sync::lock;
 use super::tenant::AppRegistration;
 use super::tokens::ClientAuth;
 use crate::base64url_decode;

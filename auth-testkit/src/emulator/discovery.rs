@@ -2,14 +2,16 @@
 //! off. Shared by the [`Emulator`](super::Emulator) and the
 //! [`JwksServer`](crate::jwks_server::JwksServer), which is this part alone.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::watch;
+
+use super::sync::lock;
 
 /// A fault the server injects into one endpoint's responses until cleared.
 ///
@@ -41,11 +43,6 @@ pub enum Fault {
 pub(crate) enum Endpoint {
     Discovery,
     Jwks,
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not cascade into every later request.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What the key-serving part serves and counts.

@@ -33,9 +33,11 @@ impl SigningKey {
 
     /// A key from PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
     pub(crate) fn from_pkcs8_pem(pem: &str) -> Result<SigningKey, String> {
-        let der = crate::emulator::tenant::pem_block(pem, "PRIVATE KEY")
-            .ok_or("the signing key is not a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)")?;
-        SigningKey::from_pkcs8(&der)
+        use rustls::pki_types::PrivatePkcs8KeyDer;
+        use rustls::pki_types::pem::PemObject as _;
+        let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
+            .map_err(|_| "the signing key is not a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)")?;
+        SigningKey::from_pkcs8(der.secret_pkcs8_der())
     }
 
     /// A key from PKCS#8 DER.

@@ -23,10 +23,11 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::grant::Grant;
 use super::scopes::Resource;
+use super::state::Shared;
 use super::tenant::{ManagedIdentity, TOKEN_EXCHANGE_AUDIENCE};
 use super::tokens::{self, Caller, ClientAuth, ISSUED_AT_BACKDATE, Subject};
-use super::{Grant, Shared};
 
 /// The IMDS token path.
 pub(crate) const IMDS_PATH: &str = "/metadata/identity/oauth2/token";

@@ -440,8 +440,11 @@ impl ClientCertificate {
     /// # Errors
     /// When the PEM holds no certificate or the key is not RSA.
     pub fn from_pem(pem: &str) -> Result<Self, String> {
-        let der = pem_block(pem, "CERTIFICATE").ok_or("no -----BEGIN CERTIFICATE----- block")?;
-        ClientCertificate::from_der(der)
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject as _;
+        let der = CertificateDer::from_pem_slice(pem.as_bytes())
+            .map_err(|_| "no -----BEGIN CERTIFICATE----- block")?;
+        ClientCertificate::from_der(der.to_vec())
     }
 
     /// Parses a DER certificate holding an RSA public key.
@@ -479,20 +482,6 @@ impl ClientCertificate {
     pub(crate) fn rsa_public_key(&self) -> &[u8] {
         &self.rsa_public_key
     }
-}
-
-/// The first PEM block with this label, decoded.
-pub(crate) fn pem_block(text: &str, label: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = text.find(&begin)? + begin.len();
-    let stop = start + text[start..].find(&end)?;
-    let body: String = text[start..stop]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
 /// A deterministic GUID from a kind and a name (SHA-256, version-5 layout).

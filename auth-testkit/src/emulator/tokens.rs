@@ -3,12 +3,12 @@
 use aws_lc_rs::digest;
 use serde_json::{Value, json};
 
-use super::Shared;
-use super::discovery::lock;
 use super::errors::{random_bytes, random_token};
 use super::scopes::{GRAPH_APP_ID, Resource};
+use super::state::Shared;
+use super::state::{REFRESH_LIFETIME, RefreshGrant};
+use super::sync::lock;
 use super::tenant::{AppRegistration, User};
-use super::{REFRESH_LIFETIME, RefreshGrant};
 use crate::base64url;
 
 /// How the client authenticated: `appidacr` / `azpacr`.
