@@ -406,3 +406,91 @@ fn the_tenant_file_checks_managed_identities() {
     .unwrap_err();
     assert!(err.message().contains("ghost"), "{err}");
 }
+
+/// Alice's token for the internal API, obtained by the frontend (authorization code + PKCE).
+async fn alice_token_for_the_middle_tier(idp: &Emulator) -> String {
+    let frontend = idp.app("obo-example-frontend");
+    let redirect = "http://localhost:3000/redirect";
+    let query = serde_urlencoded::to_string([
+        ("client_id", frontend.client_id()),
+        ("redirect_uri", redirect),
+        ("response_type", "code"),
+        ("scope", "api://obo-example-internal-api/user_impersonation"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = http
+        .get(format!("{}?{query}", idp.authorization_endpoint()))
+        .send()
+        .await
+        .unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let params: Vec<(String, String)> =
+        serde_urlencoded::from_str(location.split_once('?').unwrap().1).unwrap();
+    let code = params.iter().find(|(k, _)| k == "code").unwrap().1.clone();
+    let body: Value = http
+        .post(idp.token_endpoint())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", frontend.client_id()),
+            ("client_secret", frontend.secret()),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_obo_middle_tier_authenticates_with_its_managed_identity_instead_of_a_secret() {
+    let idp = Emulator::builder()
+        .tenant(tenant())
+        .auto_login("alice@example.onmicrosoft.com")
+        .start()
+        .await
+        .unwrap();
+    let user_token = alice_token_for_the_middle_tier(&idp).await;
+    let assertion = exchange_token(&idp, "obo-example-middle-tier").await;
+    let middle = idp.app("obo-example-internal-api");
+    let response = reqwest::Client::new()
+        .post(idp.token_endpoint())
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("client_id", middle.client_id()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", &assertion),
+            ("assertion", &user_token),
+            ("scope", "api://shared-documents/Documents.Read"),
+            ("requested_token_use", "on_behalf_of"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let c = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(c["azp"], middle.client_id());
+    assert_eq!(c["azpacr"], "2", "the middle tier used a client assertion");
+    assert_eq!(c["scp"], "Documents.Read");
+    assert_eq!(idp.token_requests(Grant::OnBehalfOf), 1);
+}
