@@ -1622,6 +1622,39 @@ async fn binary_prints_one_json_line_and_serves_discovery() {
 }
 
 #[tokio::test]
+async fn binary_prints_and_serves_the_managed_identity_endpoints() {
+    let (_child, ready) = spawn_emulator(&["--quiet", "--identity-header", "s3cret"]);
+    assert_eq!(ready["identity_header"], "s3cret");
+    let response = reqwest::Client::new()
+        .get(ready["identity_endpoint"].as_str().unwrap())
+        .query(&[
+            ("api-version", "2019-08-01"),
+            ("resource", "api://s2s-example-api"),
+        ])
+        .header("X-IDENTITY-HEADER", "s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = reqwest::Client::new()
+        .get(ready["imds_endpoint"].as_str().unwrap())
+        .query(&[
+            ("api-version", "2018-02-01"),
+            ("resource", "api://s2s-example-api"),
+        ])
+        .header("Metadata", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["roles"],
+        json!(["Files.Write"])
+    );
+}
+
+#[tokio::test]
 async fn binary_serves_https_with_the_ca_it_writes() {
     let ca_file = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emulator-ca.pem");
     let key_file =
