@@ -68,6 +68,11 @@ fn rh() -> String {
     format!("0.A{}", base64url(random_bytes::<38>()))
 }
 
+/// A fresh `xms_ftd`: opaque, random, base64url (current Entra tokens carry one).
+fn xms_ftd() -> String {
+    base64url(random_bytes::<47>())
+}
+
 /// How far Entra back-dates `iat` and `nbf` of an access token from the moment of issue (5
 /// minutes, for clock skew): real tokens have `exp - iat` = lifetime + 300 s while the response's
 /// `expires_in` is the lifetime (observed in real Entra tokens; see `docs/emulator.md`).
@@ -233,6 +238,8 @@ pub(crate) fn access_token(
     }
     c.push(("uti", json!(uti())));
     c.push(("ver", json!(if v2 { "2.0" } else { "1.0" })));
+    // Current Entra tokens end with opaque `xms_*` claims; resources must not read them.
+    c.push(("xms_ftd", json!(xms_ftd())));
     sign(shared, &c, !v2)
 }
 
