@@ -154,6 +154,19 @@ async fn imds_requires_the_metadata_header_and_its_parameters() {
     let (status, body) = imds(&idp, &query, false).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "bad_request_102", "{body}");
+    assert_eq!(
+        body["error_description"],
+        "Required metadata header not specified"
+    );
+    // "true" in lower case only.
+    let response = reqwest::Client::new()
+        .get(idp.imds_endpoint())
+        .query(&query)
+        .header("Metadata", "True")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let (status, body) = imds(&idp, &[("resource", "api://s2s-example-api")], true).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_request", "{body}");

@@ -181,10 +181,9 @@ pub(crate) async fn imds(
     headers: HeaderMap,
 ) -> Response {
     shared.count(Grant::ManagedIdentity);
-    let metadata = headers
-        .get("metadata")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    // "This value must be set to "true", in all lower case" (IMDS's SSRF mitigation):
+    // `400 bad_request_102` otherwise, as the how-to-use-vm-token error table says.
+    let metadata = headers.get("metadata").is_some_and(|v| v == "true");
     if !metadata {
         return bad("bad_request_102", "Required metadata header not specified").into_response();
     }
