@@ -753,3 +753,26 @@ async fn optionally_matches_real_token_files() {
         "no comparable token file in ENTRA_REAL_FIXTURES"
     );
 }
+
+#[tokio::test]
+async fn a_graph_token_requested_by_uri_has_that_aud_and_works_at_userinfo() {
+    let idp = Emulator::builder().auto_login(ALICE).start().await.unwrap();
+    let body = delegated(
+        &idp,
+        "auth-code-client",
+        AUTH_CODE_REDIRECT,
+        "openid https://graph.microsoft.com/User.Read",
+    )
+    .await;
+    let token = access_token(&body);
+    let c = claims(token);
+    assert_eq!(c["aud"], "https://graph.microsoft.com");
+    assert_eq!(c["ver"], "1.0");
+    let response = client()
+        .get(format!("{}/oidc/userinfo", idp.base_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

@@ -46,6 +46,11 @@ pub(crate) async fn userinfo(
     let validator = auth_layer::Validator::builder()
         .tenant_id(tid)
         .client_id(scopes::GRAPH_APP_ID)
+        // A Graph token's `aud` is the resource as requested: the app id, or Graph's URI.
+        .audiences([
+            "https://graph.microsoft.com",
+            "https://graph.microsoft.com/",
+        ])
         .instance(shared.base_url.clone())
         .clock(shared.clock.clone())
         .build();
