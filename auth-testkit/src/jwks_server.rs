@@ -36,8 +36,9 @@ use axum::routing::get;
 use serde_json::Value;
 
 use crate::TestKey;
-use crate::emulator::discovery::{Endpoint, KeyServing, lock};
+use crate::emulator::discovery::{Endpoint, KeyServing};
 use crate::emulator::server::{self, ServerHandle};
+use crate::emulator::sync::lock;
 use crate::keys::{default_jwks, jwks};
 
 /// A fault the server injects into one endpoint's responses until cleared (shared with the

@@ -336,7 +336,7 @@ async fn client_credentials_token_carries_admin_consented_roles_and_validates() 
     let access = body["access_token"].as_str().unwrap();
     let c = claims(access);
     assert_eq!(c["roles"], json!(["Files.Write"]));
-    assert_eq!(c["idtyp"], "app");
+    assert!(c.get("idtyp").is_none(), "Entra's default: no idtyp: {c}");
     assert_eq!(c["oid"], consumer.service_principal_id());
     assert_eq!(c["sub"], c["oid"]);
     assert_eq!(c["azp"], consumer.client_id());
@@ -370,7 +370,7 @@ async fn client_credentials_without_admin_consent_gets_a_token_without_roles() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let c = claims(body["access_token"].as_str().unwrap());
     assert!(c.get("roles").is_none(), "{c}");
-    assert_eq!(c["idtyp"], "app");
+    assert!(c.get("idtyp").is_none(), "Entra's default: no idtyp: {c}");
 }
 
 #[tokio::test]
@@ -565,7 +565,7 @@ async fn assertion_request(idp: &Emulator, assertion: &str) -> (StatusCode, Valu
 }
 
 #[tokio::test]
-async fn client_assertions_with_rs256_and_ps256_authenticate_and_bad_ones_are_700027() {
+async fn client_assertions_with_rs256_and_ps256_authenticate_and_bad_ones_are_refused_like_entra() {
     let idp = Emulator::builder()
         .tenant(extended_tenant())
         .start()
@@ -588,10 +588,10 @@ async fn client_assertions_with_rs256_and_ps256_authenticate_and_bad_ones_are_70
         c["aud"] = json!("https://elsewhere/token")
     });
     let (status, body) = assertion_request(&idp, &bad_aud).await;
-    assert_aad(status, &body, (401, "invalid_client", 700027));
+    assert_aad(status, &body, (401, "invalid_client", 700023));
     let bad_iss = assertion(&idp, "RS256", |c| c["iss"] = json!(ids::CLIENT_APP_ID));
     let (status, body) = assertion_request(&idp, &bad_iss).await;
-    assert_aad(status, &body, (401, "invalid_client", 700027));
+    assert_aad(status, &body, (401, "invalid_client", 700021));
     let mut tampered = assertion(&idp, "RS256", |_| {});
     tampered.replace_range(tampered.len() - 6.., "AAAAAA");
     let (status, body) = assertion_request(&idp, &tampered).await;
@@ -833,11 +833,11 @@ async fn authorize_redirects_scope_errors_back_to_the_client() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FOUND);
     let params = location_params(&response);
-    assert_eq!(param(&params, "error"), Some("invalid_scope"));
+    assert_eq!(param(&params, "error"), Some("invalid_client"));
     assert!(
         param(&params, "error_description")
             .unwrap()
-            .starts_with("AADSTS70011")
+            .starts_with("AADSTS650053")
     );
     assert_eq!(param(&params, "state"), Some("st4te"));
 
@@ -887,7 +887,7 @@ async fn a_token_request_for_two_resources_or_an_unexposed_scope_fails_like_entr
         ],
     )
     .await;
-    assert_aad(status, &body, (400, "invalid_scope", 70011));
+    assert_aad(status, &body, (400, "invalid_client", 650053));
 }
 
 /// Signs in with auto-login (no page) and returns the code.
@@ -1117,7 +1117,7 @@ async fn on_behalf_of_refuses_foreign_expired_and_app_assertions() {
         scope,
     )
     .await;
-    assert_aad(status, &body, (400, "invalid_grant", 50013));
+    assert_aad(status, &body, (400, "invalid_grant", 500131));
     assert!(
         body["error_description"]
             .as_str()
@@ -1152,7 +1152,7 @@ async fn on_behalf_of_refuses_foreign_expired_and_app_assertions() {
         scope,
     )
     .await;
-    assert_aad(status, &body, (400, "invalid_grant", 50013));
+    assert_aad(status, &body, (400, "invalid_grant", 90083));
 
     // A scope the downstream API does not expose.
     let (status, body) = obo(
@@ -1163,7 +1163,7 @@ async fn on_behalf_of_refuses_foreign_expired_and_app_assertions() {
         "api://shared-documents/Documents.Delete",
     )
     .await;
-    assert_aad(status, &body, (400, "invalid_scope", 70011));
+    assert_aad(status, &body, (400, "invalid_client", 650053));
 
     idp.advance_clock(Duration::from_secs(2 * 3600));
     let (status, body) = obo(
@@ -1174,7 +1174,7 @@ async fn on_behalf_of_refuses_foreign_expired_and_app_assertions() {
         scope,
     )
     .await;
-    assert_aad(status, &body, (400, "invalid_grant", 50013));
+    assert_aad(status, &body, (400, "invalid_grant", 500133));
     assert!(
         body["error_description"]
             .as_str()
@@ -1291,7 +1291,11 @@ async fn jwks_faults_and_token_lifetime_are_switchable() {
     .await;
     assert_eq!(body["expires_in"], 900);
     let c = claims(body["access_token"].as_str().unwrap());
-    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 900);
+    // Entra back-dates iat by 5 minutes: exp - iat is the lifetime + 300 s.
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
+        900 + 300
+    );
 
     let before = idp.now();
     idp.advance_clock(Duration::from_secs(7200));
@@ -1615,6 +1619,39 @@ async fn binary_prints_one_json_line_and_serves_discovery() {
     let doc: Value = reqwest::get(metadata).await.unwrap().json().await.unwrap();
     assert_eq!(doc["issuer"], ready["issuer"]);
     assert_eq!(doc["token_endpoint"], ready["token_endpoint"]);
+}
+
+#[tokio::test]
+async fn binary_prints_and_serves_the_managed_identity_endpoints() {
+    let (_child, ready) = spawn_emulator(&["--quiet", "--identity-header", "s3cret"]);
+    assert_eq!(ready["identity_header"], "s3cret");
+    let response = reqwest::Client::new()
+        .get(ready["identity_endpoint"].as_str().unwrap())
+        .query(&[
+            ("api-version", "2019-08-01"),
+            ("resource", "api://s2s-example-api"),
+        ])
+        .header("X-IDENTITY-HEADER", "s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = reqwest::Client::new()
+        .get(ready["imds_endpoint"].as_str().unwrap())
+        .query(&[
+            ("api-version", "2018-02-01"),
+            ("resource", "api://s2s-example-api"),
+        ])
+        .header("Metadata", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["roles"],
+        json!(["Files.Write"])
+    );
 }
 
 #[tokio::test]

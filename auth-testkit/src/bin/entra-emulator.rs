@@ -51,6 +51,10 @@ struct Cli {
     /// The authorize endpoint signs this user in without showing the sign-in page.
     #[arg(long, value_name = "USERNAME")]
     auto_login: Option<String>,
+    /// The secret the App Service identity endpoint expects in X-IDENTITY-HEADER (default:
+    /// random; printed as `identity_header`).
+    #[arg(long, value_name = "SECRET")]
+    identity_header: Option<String>,
     /// Do not log requests to stderr.
     #[arg(long)]
     quiet: bool,
@@ -77,6 +81,9 @@ async fn run(cli: Cli) -> Result<Emulator, String> {
     if let Some(user) = &cli.auto_login {
         builder = builder.auto_login(user);
     }
+    if let Some(secret) = &cli.identity_header {
+        builder = builder.identity_header(secret);
+    }
     let emulator = builder.start().await.map_err(|e| e.to_string())?;
     let mut ready = json!({
         "base_url": emulator.base_url(),
@@ -88,6 +95,9 @@ async fn run(cli: Cli) -> Result<Emulator, String> {
         "token_endpoint": emulator.token_endpoint(),
         "authorization_endpoint": emulator.authorization_endpoint(),
         "tenant_id": emulator.tenant_id(),
+        "imds_endpoint": emulator.imds_endpoint(),
+        "identity_endpoint": emulator.identity_endpoint(),
+        "identity_header": emulator.identity_header(),
     });
     if let Some(path) = &cli.ca_out {
         let pem = emulator.ca_pem().ok_or(

@@ -15,10 +15,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use serde_json::{Value, json};
 
-use super::discovery::{Endpoint, Fault, lock};
+use super::discovery::{Endpoint, Fault};
 use super::errors::AadError;
+use super::grant::Grant;
 use super::keys::SigningKey;
-use super::{Grant, Shared};
+use super::state::Shared;
+use super::sync::lock;
 
 pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()

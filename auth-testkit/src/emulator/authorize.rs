@@ -5,39 +5,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_lc_rs::digest;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::discovery::lock;
 use super::errors::{AadError, no_store, random_token};
+use super::request::{form, tenant_not_found};
 use super::scopes::{self, Resource};
+use super::state::{AuthCode, CODE_LIFETIME, LOGIN_LIFETIME, PendingLogin, ResponseMode, Shared};
+use super::sync::lock;
 use super::tenant::{AppRegistration, User};
-use super::token_endpoint::{form, tenant_not_found};
 use super::tokens;
-use super::{AuthCode, CODE_LIFETIME, LOGIN_LIFETIME, PendingLogin, Shared};
-use crate::base64url;
-
-/// How the result goes back to the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ResponseMode {
-    Query,
-    Fragment,
-    FormPost,
-}
-
-/// `BASE64URL(SHA256(verifier)) == challenge` (S256) or `verifier == challenge` (plain).
-pub(crate) fn pkce_matches(verifier: &str, challenge: &str, method: &str) -> bool {
-    if verifier.is_empty() {
-        return false;
-    }
-    if method.eq_ignore_ascii_case("plain") {
-        return verifier == challenge;
-    }
-    base64url(digest::digest(&digest::SHA256, verifier.as_bytes())) == challenge
-}
 
 /// (scheme, host, port, rest) of an absolute URI.
 fn split_uri(uri: &str) -> Option<(String, String, Option<&str>, &str)> {
@@ -324,7 +303,7 @@ fn begin(
             format!("The code_challenge_method '{method}' is not supported: use S256."),
         )));
     }
-    scopes::parse(tenant, &pending.scope).map_err(redirect)?;
+    scopes::parse(tenant, client.name(), &pending.scope).map_err(redirect)?;
     Ok(pending)
 }
 
@@ -370,7 +349,7 @@ fn complete(shared: &Shared, pending: &PendingLogin, user: &User, now: i64) -> R
 /// The user accepts the consent prompt: every requested scope the resource exposes (for
 /// `.default`, every scope the client declares for it).
 fn record_consent(shared: &Shared, client: &AppRegistration, user: &User, scope: &str) {
-    let Ok(request) = scopes::parse(&shared.tenant, scope) else {
+    let Ok(request) = scopes::parse(&shared.tenant, client.name(), scope) else {
         return;
     };
     let mut consents = lock(&shared.consents);
@@ -569,17 +548,6 @@ mod tests {
             "https://localhost:2/cb"
         ));
         assert!(!redirect_matches(r, "not a uri"));
-    }
-
-    #[test]
-    fn pkce_s256_and_plain() {
-        // RFC 7636 appendix B.
-        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-        assert!(pkce_matches(verifier, challenge, "S256"));
-        assert!(!pkce_matches("other", challenge, "S256"));
-        assert!(pkce_matches("abc", "abc", "plain"));
-        assert!(!pkce_matches("", "", "plain"));
     }
 
     #[test]

@@ -9,9 +9,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::Shared;
-use super::discovery::lock;
 use super::errors::AadError;
+use super::state::Shared;
+use super::sync::lock;
 use super::tenant::AppRegistration;
 use super::tokens::ClientAuth;
 use crate::base64url_decode;
@@ -142,7 +142,11 @@ pub(crate) fn authenticate<'t>(
                 "The client_assertion_type must be '{ASSERTION_TYPE}'."
             )));
         }
-        verify_assertion(shared, segment, app, assertion, now)?;
+        if is_federated(shared, assertion) {
+            verify_federated_assertion(shared, app, assertion, now)?;
+        } else {
+            verify_assertion(shared, segment, app, assertion, now)?;
+        }
         return Ok((app, ClientAuth::Certificate));
     }
     if need == Need::Always || app.is_confidential() {
@@ -153,6 +157,97 @@ pub(crate) fn authenticate<'t>(
         ));
     }
     Ok((app, ClientAuth::None))
+}
+
+/// Whether `assertion` is a token the emulator issued (its header names one of the emulator's
+/// published keys): a federated credential (a managed identity's token), not a certificate
+/// assertion.
+fn is_federated(shared: &Shared, assertion: &str) -> bool {
+    let Some(header) = assertion.split('.').next().and_then(decode_json) else {
+        return false;
+    };
+    let Some(kid) = header["kid"].as_str() else {
+        return false;
+    };
+    lock(&shared.ring).published.iter().any(|k| k.kid == kid)
+}
+
+/// Checks an emulator-issued assertion against the app's federated identity credentials, with
+/// Entra's codes: no credential with the assertion's issuer `700211`, audience `700212`,
+/// subject `700213` (`invalid_client`, 401;
+/// <https://github.com/Azure/azure-workload-identity/issues/1200>,
+/// <https://github.com/Azure/login/issues/482>); outside its time range `700024`; a bad
+/// signature `700027`.
+fn verify_federated_assertion(
+    shared: &Shared,
+    app: &AppRegistration,
+    assertion: &str,
+    now: i64,
+) -> Result<(), AadError> {
+    let parts: Vec<&str> = assertion.split('.').collect();
+    let [h, p, s] = parts.as_slice() else {
+        return Err(bad_assertion("Client assertion is not a valid JWT."));
+    };
+    let (Some(header), Some(claims), Some(sig)) =
+        (decode_json(h), decode_json(p), base64url_decode(s))
+    else {
+        return Err(bad_assertion("Client assertion is not a valid JWT."));
+    };
+    let kid = header["kid"].as_str().unwrap_or_default();
+    let key = lock(&shared.ring)
+        .published
+        .iter()
+        .find(|k| k.kid == kid)
+        .cloned();
+    let input = format!("{h}.{p}");
+    let signed = header["alg"] == "RS256" && key.is_some_and(|k| k.verify(input.as_bytes(), &sig));
+    if !signed {
+        return Err(bad_assertion(
+            "Client assertion failed signature validation.",
+        ));
+    }
+    let claim = |name: &str| claims[name].as_str().unwrap_or_default().to_owned();
+    let (iss, sub, aud) = (claim("iss"), claim("sub"), claim("aud"));
+    let no_match = |code: u32, what: &str, value: &str| {
+        invalid_client(
+            code,
+            format!(
+                "No matching federated identity record found for presented assertion {what} \
+                 '{value}'. Check your federated identity credential Subject, Audience and \
+                 Issuer against the presented assertion."
+            ),
+        )
+    };
+    if iss != shared.v2_issuer() {
+        return Err(no_match(700211, "issuer", &iss));
+    }
+    let audience_ok = |c: &super::tenant::FederatedCredential| {
+        c.audiences.iter().any(|a| {
+            a == &aud
+                || (a.eq_ignore_ascii_case(super::tenant::TOKEN_EXCHANGE_AUDIENCE)
+                    && aud == super::tokens::TOKEN_EXCHANGE_APP_ID)
+        })
+    };
+    let credentials = app.federated_credentials();
+    if !credentials.iter().any(audience_ok) {
+        return Err(no_match(700212, "audience", &aud));
+    }
+    // Case-sensitive, as Entra matches subjects since 2025:
+    // https://github.com/Azure/login/issues/517
+    if !credentials
+        .iter()
+        .any(|c| audience_ok(c) && c.subject == sub)
+    {
+        return Err(no_match(700213, "subject", &sub));
+    }
+    let (exp, nbf) = (claims["exp"].as_i64(), claims["nbf"].as_i64());
+    if exp.is_none_or(|exp| exp <= now) || nbf.is_some_and(|nbf| nbf > now + 60) {
+        return Err(invalid_client(
+            700024,
+            "Client assertion is not within its valid time range.",
+        ));
+    }
+    Ok(())
 }
 
 fn decode_json(segment: &str) -> Option<Value> {
@@ -219,8 +314,11 @@ fn verify_assertion(
     if !claim("iss").eq_ignore_ascii_case(app.client_id())
         || !claim("sub").eq_ignore_ascii_case(app.client_id())
     {
-        return Err(bad_assertion(
-            "Client assertion 'iss' and 'sub' must both be the client id of the application.",
+        // https://learn.microsoft.com/azure/developer/java/sdk/troubleshooting-authentication-service-principal
+        return Err(invalid_client(
+            700021,
+            "Client assertion application identifier doesn't match 'client_id' parameter: 'iss' \
+             and 'sub' must both be the client id of the application.",
         ));
     }
     let base = &shared.base_url;
@@ -239,10 +337,14 @@ fn verify_assertion(
         _ => false,
     };
     if !aud_valid {
-        return Err(bad_assertion(format!(
-            "Client assertion audience claim does not match Realm issuer: the 'aud' must be the \
-             token endpoint {base}/{tid}/oauth2/v2.0/token."
-        )));
+        // https://github.com/AzureAD/microsoft-authentication-library-for-dotnet/issues/2746
+        return Err(invalid_client(
+            700023,
+            format!(
+                "Client assertion audience claim does not match Realm issuer: the 'aud' must be \
+                 the token endpoint {base}/{tid}/oauth2/v2.0/token."
+            ),
+        ));
     }
     let Some(exp) = claims["exp"].as_i64() else {
         return Err(bad_assertion("Client assertion has no 'exp' claim."));

@@ -2,14 +2,16 @@
 //! off. Shared by the [`Emulator`](super::Emulator) and the
 //! [`JwksServer`](crate::jwks_server::JwksServer), which is this part alone.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::watch;
+
+use super::sync::lock;
 
 /// A fault the server injects into one endpoint's responses until cleared.
 ///
@@ -43,16 +45,13 @@ pub(crate) enum Endpoint {
     Jwks,
 }
 
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not cascade into every later request.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// What the key-serving part serves and counts.
 pub(crate) struct KeyServing {
     pub(crate) base_url: String,
     pub(crate) jwks: Mutex<Value>,
     pub(crate) jwks_cache_control: Mutex<Option<String>>,
+    /// The `Cache-Control` header of discovery responses (`None`: no header).
+    pub(crate) discovery_cache_control: Mutex<Option<String>>,
     pub(crate) discovery_issuer: Mutex<Option<String>>,
     pub(crate) discovery_jwks_uri: Mutex<Option<String>>,
     jwks_fault: Mutex<Option<Fault>>,
@@ -70,6 +69,7 @@ impl KeyServing {
             base_url,
             jwks: Mutex::new(jwks),
             jwks_cache_control: Mutex::new(None),
+            discovery_cache_control: Mutex::new(None),
             discovery_issuer: Mutex::new(None),
             discovery_jwks_uri: Mutex::new(None),
             jwks_fault: Mutex::new(None),
@@ -104,7 +104,9 @@ impl KeyServing {
     /// Serves a discovery document: counts the hit, applies the fault.
     pub(crate) async fn serve_discovery(&self, document: Value) -> Response {
         self.discovery_hits.fetch_add(1, Ordering::SeqCst);
-        self.respond(Endpoint::Discovery, document, None).await
+        let cache_control = lock(&self.discovery_cache_control).clone();
+        self.respond(Endpoint::Discovery, document, cache_control)
+            .await
     }
 
     /// Serves the key set, `edit`ed (e.g. issuer templates filled in): counts the hit,
@@ -180,6 +182,11 @@ impl KeyServing {
         response
     }
 }
+
+/// The `Cache-Control` Entra sends with discovery documents, key sets and instance discovery
+/// (recorded responses of login.microsoftonline.com in the Azure SDK for JavaScript's test
+/// recordings: `max-age=86400, private`), so caches see what they see in production.
+pub(crate) const ENTRA_METADATA_CACHE_CONTROL: &str = "max-age=86400, private";
 
 /// An Entra v2 discovery document for the tenant path segment `tenant`.
 pub(crate) fn v2_document(base: &str, tenant: &str, issuer: &str, jwks_uri: &str) -> Value {

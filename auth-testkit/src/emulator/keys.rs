@@ -33,9 +33,11 @@ impl SigningKey {
 
     /// A key from PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
     pub(crate) fn from_pkcs8_pem(pem: &str) -> Result<SigningKey, String> {
-        let der = crate::emulator::tenant::pem_block(pem, "PRIVATE KEY")
-            .ok_or("the signing key is not a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)")?;
-        SigningKey::from_pkcs8(&der)
+        use rustls::pki_types::PrivatePkcs8KeyDer;
+        use rustls::pki_types::pem::PemObject as _;
+        let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
+            .map_err(|_| "the signing key is not a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)")?;
+        SigningKey::from_pkcs8(der.secret_pkcs8_der())
     }
 
     /// A key from PKCS#8 DER.
@@ -79,6 +81,16 @@ impl SigningKey {
             "x5c": [base64::engine::general_purpose::STANDARD.encode(&self.cert_der)],
             "issuer": issuer_template,
         })
+    }
+
+    /// Whether `signature` is this key's RS256 signature over `message`.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        signature::UnparsedPublicKey::new(
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+            self.pair.public_key().as_ref(),
+        )
+        .verify(message, signature)
+        .is_ok()
     }
 
     /// RS256 signature over `message`.

@@ -37,110 +37,46 @@
 
 mod admin;
 mod authorize;
+mod builder;
 mod client_auth;
 pub(crate) mod discovery;
 mod errors;
+mod grant;
 pub(crate) mod keys;
+mod managed_identity;
+mod metadata;
+mod pkce;
+mod request;
+mod routes;
 mod scopes;
 pub(crate) mod server;
+mod state;
+pub(crate) mod sync;
 mod tenant;
 mod tls;
 mod token_endpoint;
 mod token_faults;
 mod tokens;
+mod userinfo;
 
-use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::Router;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use serde_json::Value;
-
+pub use builder::EmulatorBuilder;
 pub use discovery::Fault;
+pub use grant::Grant;
 pub use tenant::{
-    AppRegistration, AppRole, ClientCertificate, DEFAULT_TENANT_TOML, ResourceAccess, TenantConfig,
-    TenantError, User, UserAppRole, derive_guid,
+    AppRegistration, AppRole, ClientCertificate, DEFAULT_TENANT_TOML, FederatedCredential,
+    MODELLED_OPTIONAL_CLAIMS, ManagedIdentity, ResourceAccess, TOKEN_EXCHANGE_AUDIENCE,
+    TenantConfig, TenantError, User, UserAppRole, derive_guid,
 };
 pub use token_faults::TokenFault;
 
-use discovery::{Endpoint, KeyServing, lock};
-use keys::{KeyRing, SigningKey};
-
-/// How long authorization codes live (Entra: 10 minutes).
-const CODE_LIFETIME: i64 = 600;
-/// How long refresh tokens live without use (Entra: 90 days).
-const REFRESH_LIFETIME: i64 = 90 * 24 * 3600;
-/// How long a sign-in page stays usable.
-const LOGIN_LIFETIME: i64 = 3600;
-/// The default access-token lifetime.
-const DEFAULT_TOKEN_LIFETIME: i64 = 3600;
-
-/// A token-endpoint grant, for the per-grant request counters.
-///
-/// ```
-/// use auth_testkit::emulator::{Emulator, Grant};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let idp = Emulator::start().await;
-/// assert_eq!(idp.token_requests(Grant::OnBehalfOf), 0);
-/// # }
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Grant {
-    /// `authorization_code`.
-    AuthorizationCode,
-    /// `refresh_token`.
-    RefreshToken,
-    /// `client_credentials`.
-    ClientCredentials,
-    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` with `requested_token_use=on_behalf_of`.
-    OnBehalfOf,
-    /// Anything else (missing or unsupported `grant_type`).
-    Other,
-}
-
-impl Grant {
-    const ALL: [Grant; 5] = [
-        Grant::AuthorizationCode,
-        Grant::RefreshToken,
-        Grant::ClientCredentials,
-        Grant::OnBehalfOf,
-        Grant::Other,
-    ];
-
-    fn index(self) -> usize {
-        match self {
-            Grant::AuthorizationCode => 0,
-            Grant::RefreshToken => 1,
-            Grant::ClientCredentials => 2,
-            Grant::OnBehalfOf => 3,
-            Grant::Other => 4,
-        }
-    }
-
-    /// The `grant_type` value (`"other"` for [`Grant::Other`]).
-    ///
-    /// ```
-    /// assert_eq!(auth_testkit::emulator::Grant::ClientCredentials.as_str(), "client_credentials");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Grant::AuthorizationCode => "authorization_code",
-            Grant::RefreshToken => "refresh_token",
-            Grant::ClientCredentials => "client_credentials",
-            Grant::OnBehalfOf => "on_behalf_of",
-            Grant::Other => "other",
-        }
-    }
-}
+use discovery::Endpoint;
+use state::Shared;
+use sync::lock;
 
 /// Why the emulator could not start, or a handle call was refused.
 ///
@@ -186,374 +122,6 @@ impl std::error::Error for EmulatorError {}
 impl From<TenantError> for EmulatorError {
     fn from(e: TenantError) -> Self {
         EmulatorError::Tenant(e)
-    }
-}
-
-/// A code issued by the authorize endpoint.
-#[derive(Clone, Debug)]
-pub(crate) struct AuthCode {
-    client_id: String,
-    redirect_uri: String,
-    scope: String,
-    nonce: Option<String>,
-    challenge: Option<(String, String)>,
-    user_oid: String,
-    expires: i64,
-    redeemed: bool,
-}
-
-/// What a refresh token stands for.
-#[derive(Clone, Debug)]
-pub(crate) struct RefreshGrant {
-    client_id: String,
-    user_oid: String,
-    scope: String,
-    expires: i64,
-}
-
-/// An authorize request waiting for the user to sign in.
-#[derive(Clone, Debug)]
-pub(crate) struct PendingLogin {
-    tenant_segment: String,
-    client_id: String,
-    redirect_uri: String,
-    scope: String,
-    state: Option<String>,
-    nonce: Option<String>,
-    challenge: Option<(String, String)>,
-    response_mode: authorize::ResponseMode,
-    client_info: bool,
-    login_hint: Option<String>,
-    expires: i64,
-}
-
-/// The emulator's clock: the system clock plus an offset tests advance.
-#[derive(Clone, Debug)]
-pub(crate) struct EmulatorClock(Arc<AtomicI64>);
-
-impl auth_layer::Clock for EmulatorClock {
-    fn now(&self) -> f64 {
-        crate::now() as f64 + self.0.load(Ordering::SeqCst) as f64
-    }
-}
-
-/// Everything the handlers share.
-pub(crate) struct Shared {
-    base_url: String,
-    tenant: TenantConfig,
-    keys: KeyServing,
-    ring: Mutex<KeyRing>,
-    clock: EmulatorClock,
-    token_lifetime: AtomicI64,
-    auto_login: Option<String>,
-    codes: Mutex<HashMap<String, AuthCode>>,
-    refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
-    logins: Mutex<HashMap<String, PendingLogin>>,
-    /// (user oid, client id, resource client id) → scopes the user consented to.
-    consents: Mutex<HashMap<(String, String, String), BTreeSet<String>>>,
-    /// (client id, jti) → expiry of client assertions seen.
-    assertion_ids: Mutex<HashMap<(String, String), i64>>,
-    counters: [AtomicUsize; 5],
-    log: bool,
-    /// A fault the token endpoint answers with (see [`TokenFault`]).
-    token_fault: Mutex<Option<TokenFault>>,
-    /// While set, On-Behalf-Of answers `interaction_required` with these `claims`.
-    obo_claims: Mutex<Option<String>>,
-    /// `refresh_in` (seconds) added to token responses; 0: none.
-    refresh_in: AtomicI64,
-}
-
-impl Shared {
-    /// The emulator's current time (Unix seconds).
-    fn now(&self) -> i64 {
-        crate::now().saturating_add(self.clock.0.load(Ordering::SeqCst))
-    }
-
-    /// `{base}/{tenantid}/v2.0`: the issuer template in the key set.
-    fn issuer_template(&self) -> String {
-        format!("{}/{{tenantid}}/v2.0", self.base_url)
-    }
-
-    fn v2_issuer(&self) -> String {
-        format!("{}/{}/v2.0", self.base_url, self.tenant.tenant_id())
-    }
-
-    /// Which tenant a path segment names.
-    fn tenant_path(&self, segment: &str) -> Option<TenantPath> {
-        if segment.eq_ignore_ascii_case(self.tenant.tenant_id()) {
-            Some(TenantPath::Tenant)
-        } else if segment.eq_ignore_ascii_case("common")
-            || segment.eq_ignore_ascii_case("organizations")
-        {
-            Some(TenantPath::Multi)
-        } else {
-            None
-        }
-    }
-
-    fn republish(&self, ring: &KeyRing) {
-        *lock(&self.keys.jwks) = ring.jwks(&self.issuer_template());
-    }
-
-    fn user_consents(
-        &self,
-        user_oid: &str,
-        client_id: &str,
-        resource_client_id: &str,
-    ) -> BTreeSet<String> {
-        lock(&self.consents)
-            .get(&(
-                user_oid.to_owned(),
-                client_id.to_owned(),
-                resource_client_id.to_owned(),
-            ))
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// Drops expired codes, logins, assertion ids and refresh tokens.
-    fn sweep(&self, now: i64) {
-        lock(&self.codes).retain(|_, c| c.expires > now);
-        lock(&self.logins).retain(|_, l| l.expires > now);
-        lock(&self.assertion_ids).retain(|_, exp| *exp > now - 600);
-        lock(&self.refresh_tokens).retain(|_, r| r.expires > now);
-    }
-
-    fn count(&self, grant: Grant) {
-        self.counters[grant.index()].fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// The error of the configured token fault, if any (consuming one of its `times`).
-    fn token_fault(&self) -> Option<errors::AadError> {
-        let mut slot = lock(&self.token_fault);
-        let fault = slot.as_mut()?;
-        let (error, stays) = fault.fire();
-        if !stays {
-            *slot = None;
-        }
-        Some(error)
-    }
-}
-
-/// A tenant path segment the emulator answers for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TenantPath {
-    /// The tenant id.
-    Tenant,
-    /// `common` or `organizations`.
-    Multi,
-}
-
-/// Where the signing key comes from.
-enum KeySource {
-    Generate,
-    Pem(String),
-    File(PathBuf),
-}
-
-/// Where the tenant comes from.
-enum TenantSource {
-    Default,
-    File(PathBuf),
-    Config(Box<TenantConfig>),
-}
-
-/// Configures an [`Emulator`]; [`start`](Self::start) binds and serves.
-///
-/// ```
-/// use auth_testkit::emulator::Emulator;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), auth_testkit::emulator::EmulatorError> {
-/// let idp = Emulator::builder()
-///     .auto_login("alice@example.onmicrosoft.com")
-///     .tls(true)
-///     .start()
-///     .await?;
-/// assert!(idp.base_url().starts_with("https://127.0.0.1:"));
-/// assert!(idp.ca_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
-/// # Ok(()) }
-/// ```
-#[must_use]
-pub struct EmulatorBuilder {
-    tenant: TenantSource,
-    tls: bool,
-    tls_pem: Option<(String, String)>,
-    signing_key: KeySource,
-    auto_login: Option<String>,
-    listen: SocketAddr,
-    log: bool,
-}
-
-impl Default for EmulatorBuilder {
-    fn default() -> Self {
-        EmulatorBuilder {
-            tenant: TenantSource::Default,
-            tls: false,
-            tls_pem: None,
-            signing_key: KeySource::Generate,
-            auto_login: None,
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            log: false,
-        }
-    }
-}
-
-impl fmt::Debug for EmulatorBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EmulatorBuilder")
-            .field("tls", &self.tls)
-            .field("auto_login", &self.auto_login)
-            .field("listen", &self.listen)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EmulatorBuilder {
-    /// Loads the tenant from this TOML file (default: the embedded default tenant).
-    pub fn tenant_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.tenant = TenantSource::File(path.into());
-        self
-    }
-
-    /// Uses this tenant.
-    pub fn tenant(mut self, tenant: TenantConfig) -> Self {
-        self.tenant = TenantSource::Config(Box::new(tenant));
-        self
-    }
-
-    /// Serves https with a freshly generated CA ([`Emulator::ca_pem`]) and server certificate
-    /// for `127.0.0.1` / `localhost`.
-    pub fn tls(mut self, tls: bool) -> Self {
-        self.tls = tls;
-        self
-    }
-
-    /// Serves https with this certificate chain and private key (both PEM).
-    pub fn tls_identity(mut self, cert_pem: impl Into<String>, key_pem: impl Into<String>) -> Self {
-        self.tls = true;
-        self.tls_pem = Some((cert_pem.into(), key_pem.into()));
-        self
-    }
-
-    /// Signs with this RSA key (PKCS#8 PEM) instead of a generated one.
-    pub fn signing_key_pem(mut self, pem: impl Into<String>) -> Self {
-        self.signing_key = KeySource::Pem(pem.into());
-        self
-    }
-
-    /// Signs with the RSA key in this PKCS#8 PEM file.
-    pub fn signing_key_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.signing_key = KeySource::File(path.into());
-        self
-    }
-
-    /// The authorize endpoint signs this user in without showing the sign-in page.
-    pub fn auto_login(mut self, username: impl Into<String>) -> Self {
-        self.auto_login = Some(username.into());
-        self
-    }
-
-    /// The address to bind (default `127.0.0.1:0`).
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// Logs one line per request to stderr.
-    pub fn log_requests(mut self, log: bool) -> Self {
-        self.log = log;
-        self
-    }
-
-    /// Binds and starts serving.
-    ///
-    /// # Errors
-    /// An invalid tenant, key or certificate, an unknown auto-login user, or a bind failure.
-    pub async fn start(self) -> Result<Emulator, EmulatorError> {
-        let tenant = match self.tenant {
-            TenantSource::Default => TenantConfig::default_tenant(),
-            TenantSource::File(path) => TenantConfig::from_file(path)?,
-            TenantSource::Config(config) => *config,
-        };
-        if let Some(user) = &self.auto_login
-            && tenant.user(user).is_none()
-        {
-            return Err(EmulatorError::Config(format!(
-                "the auto-login user {user:?} is not in the tenant"
-            )));
-        }
-        let key = match self.signing_key {
-            KeySource::Generate => SigningKey::generate(),
-            KeySource::Pem(pem) => SigningKey::from_pkcs8_pem(&pem),
-            KeySource::File(path) => {
-                let pem = std::fs::read_to_string(&path).map_err(|e| {
-                    EmulatorError::Io(format!("cannot read {}: {e}", path.display()))
-                })?;
-                SigningKey::from_pkcs8_pem(&pem)
-            }
-        }
-        .map_err(EmulatorError::Crypto)?;
-        let identity = match (self.tls, self.tls_pem) {
-            (_, Some((cert, key))) => Some(tls::TlsIdentity::from_pem(&cert, &key)),
-            (true, None) => Some(tls::TlsIdentity::generate()),
-            (false, None) => None,
-        }
-        .transpose()
-        .map_err(EmulatorError::Crypto)?;
-        let tls_config = identity
-            .as_ref()
-            .map(tls::TlsIdentity::server_config)
-            .transpose()
-            .map_err(EmulatorError::Crypto)?;
-
-        let listener = tokio::net::TcpListener::bind(self.listen)
-            .await
-            .map_err(|e| EmulatorError::Io(format!("cannot bind {}: {e}", self.listen)))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| EmulatorError::Io(format!("no local address: {e}")))?;
-        let scheme = if tls_config.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        // A wildcard bind is advertised on loopback, the address clients here can use.
-        let host = match addr.ip() {
-            std::net::IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_owned(),
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            std::net::IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_owned(),
-            std::net::IpAddr::V4(ip) => ip.to_string(),
-        };
-        let base_url = format!("{scheme}://{host}:{}", addr.port());
-
-        let ring = KeyRing::new(key);
-        let shared = Arc::new(Shared {
-            keys: KeyServing::new(base_url.clone(), Value::Null),
-            base_url,
-            tenant,
-            ring: Mutex::new(ring),
-            clock: EmulatorClock(Arc::new(AtomicI64::new(0))),
-            token_lifetime: AtomicI64::new(DEFAULT_TOKEN_LIFETIME),
-            auto_login: self.auto_login,
-            codes: Mutex::default(),
-            refresh_tokens: Mutex::default(),
-            logins: Mutex::default(),
-            consents: Mutex::default(),
-            assertion_ids: Mutex::default(),
-            counters: Default::default(),
-            log: self.log,
-            token_fault: Mutex::new(None),
-            obo_claims: Mutex::new(None),
-            refresh_in: AtomicI64::new(0),
-        });
-        shared.republish(&lock(&shared.ring));
-        let server = server::spawn(listener, router(Arc::clone(&shared)), tls_config);
-        Ok(Emulator {
-            shared,
-            ca_pem: identity.and_then(|i| i.ca_pem),
-            _server: server,
-        })
     }
 }
 
@@ -612,22 +180,6 @@ impl Drop for Emulator {
 }
 
 impl Emulator {
-    /// Starts an emulator of the default tenant on `127.0.0.1:0`, plain http.
-    ///
-    /// # Panics
-    /// If it cannot start (no loopback port, no key): test code cannot run anyway.
-    pub async fn start() -> Emulator {
-        Emulator::builder()
-            .start()
-            .await
-            .unwrap_or_else(|err| panic!("the Entra emulator cannot start: {err}"))
-    }
-
-    /// Starts a configuration.
-    pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder::default()
-    }
-
     /// `http(s)://127.0.0.1:{port}`, without a trailing slash: the instance to configure.
     pub fn base_url(&self) -> &str {
         &self.shared.base_url
@@ -676,6 +228,43 @@ impl Emulator {
     /// `{base}/{tenant}/oauth2/v2.0/authorize`.
     pub fn authorization_endpoint(&self) -> String {
         format!("{}/oauth2/v2.0/authorize", self.authority())
+    }
+
+    /// `{base}`: the Azure IMDS host to configure in place of `http://169.254.169.254` (the
+    /// emulator serves `GET /metadata/identity/oauth2/token`; Azure SDKs read it from
+    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST`).
+    pub fn imds_authority(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// `{base}/metadata/identity/oauth2/token`: the IMDS token endpoint.
+    pub fn imds_endpoint(&self) -> String {
+        format!("{}{}", self.shared.base_url, managed_identity::IMDS_PATH)
+    }
+
+    /// `{base}/msi/token`: the App Service identity endpoint (`IDENTITY_ENDPOINT`).
+    pub fn identity_endpoint(&self) -> String {
+        format!(
+            "{}{}",
+            self.shared.base_url,
+            managed_identity::APP_SERVICE_PATH
+        )
+    }
+
+    /// The secret the App Service identity endpoint expects (`IDENTITY_HEADER`).
+    pub fn identity_header(&self) -> &str {
+        &self.shared.identity_header
+    }
+
+    /// The managed identity with this name.
+    ///
+    /// # Panics
+    /// When the tenant declares no such identity.
+    pub fn managed_identity(&self, name: &str) -> &ManagedIdentity {
+        self.shared
+            .tenant
+            .managed_identity(name)
+            .unwrap_or_else(|| panic!("the emulator's tenant has no managed identity {name:?}"))
     }
 
     /// The app registration with this display name.
@@ -888,58 +477,4 @@ impl Emulator {
     pub fn token_requests_total(&self) -> usize {
         Grant::ALL.iter().map(|g| self.token_requests(*g)).sum()
     }
-}
-
-fn router(shared: Arc<Shared>) -> Router {
-    let log = shared.log;
-    let router = Router::new()
-        .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(token_endpoint::discovery_v2),
-        )
-        .route(
-            "/{tenant}/.well-known/openid-configuration",
-            get(token_endpoint::discovery_v1),
-        )
-        .route("/{tenant}/discovery/v2.0/keys", get(token_endpoint::jwks))
-        .route("/{tenant}/discovery/keys", get(token_endpoint::jwks))
-        .route(
-            "/{tenant}/oauth2/v2.0/authorize",
-            get(authorize::authorize).post(authorize::sign_in),
-        )
-        .route(
-            "/{tenant}/oauth2/authorize",
-            get(authorize::authorize).post(authorize::sign_in),
-        )
-        .route("/{tenant}/oauth2/v2.0/token", post(token_endpoint::token))
-        .route("/{tenant}/oauth2/token", post(token_endpoint::token))
-        .route(
-            "/{tenant}/discovery/instance",
-            get(token_endpoint::instance_discovery),
-        )
-        .route(
-            "/oidc/userinfo",
-            get(token_endpoint::userinfo).post(token_endpoint::userinfo),
-        )
-        .merge(admin::routes(Arc::clone(&shared)))
-        .fallback(token_endpoint::not_found)
-        .method_not_allowed_fallback(token_endpoint::method_not_allowed)
-        .with_state(shared);
-    if log {
-        router.layer(axum::middleware::from_fn(log_request))
-    } else {
-        router
-    }
-}
-
-async fn log_request(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    let status: StatusCode = response.status();
-    eprintln!("entra-emulator: {method} {path} -> {}", status.as_u16());
-    response
 }

@@ -40,13 +40,6 @@ impl Resource<'_> {
             .find(|s| s.eq_ignore_ascii_case(scope))
             .map(str::to_owned)
     }
-
-    fn name(&self) -> &str {
-        match self {
-            Resource::App(app) => app.name(),
-            Resource::Graph => "Microsoft Graph",
-        }
-    }
 }
 
 /// One resource's part of a request: the scope names, or `.default`.
@@ -115,8 +108,28 @@ fn invalid_scope(scope: &str, why: &str) -> AadError {
     )
 }
 
-/// Parses `raw`: OIDC scopes, `{resource}/{name}`, `{resource}/.default`, bare Graph names.
-pub(crate) fn parse<'t>(tenant: &'t TenantConfig, raw: &str) -> Result<ScopeRequest<'t>, AadError> {
+/// A scope the resource does not expose: `AADSTS650053`, `invalid_client`, as Entra answers
+/// (<https://github.com/MicrosoftDocs/azure-docs/issues/37280>,
+/// <https://github.com/damienbod/AspNetCoreMicrosoftGraph/issues/1>).
+fn scope_not_exposed(client_name: &str, scope: &str, resource: &Resource<'_>) -> AadError {
+    AadError::bad(
+        "invalid_client",
+        650053,
+        format!(
+            "The application '{client_name}' asked for scope '{scope}' that doesn't exist on the \
+             resource '{}'. Contact the app vendor.",
+            resource.client_id()
+        ),
+    )
+}
+
+/// Parses `raw` as requested by the app `client_name`: OIDC scopes, `{resource}/{name}`,
+/// `{resource}/.default`, bare Graph names.
+pub(crate) fn parse<'t>(
+    tenant: &'t TenantConfig,
+    client_name: &str,
+    raw: &str,
+) -> Result<ScopeRequest<'t>, AadError> {
     let mut request = ScopeRequest::default();
     let items: Vec<&str> = raw.split_whitespace().collect();
     if items.is_empty() {
@@ -141,7 +154,7 @@ pub(crate) fn parse<'t>(tenant: &'t TenantConfig, raw: &str) -> Result<ScopeRequ
                 {
                     Resource::Graph
                 } else {
-                    match tenant.resource(prefix) {
+                    match tenant.requested_resource(prefix) {
                         Some(app) => Resource::App(app),
                         None => {
                             return Err(AadError::bad(
@@ -183,12 +196,9 @@ pub(crate) fn parse<'t>(tenant: &'t TenantConfig, raw: &str) -> Result<ScopeRequ
         if name == ".default" {
             entry.default = true;
         } else {
-            let canonical = resource.exposes(name).ok_or_else(|| {
-                invalid_scope(
-                    item,
-                    &format!("does not exist on the resource {}.", resource.name()),
-                )
-            })?;
+            let canonical = resource
+                .exposes(name)
+                .ok_or_else(|| scope_not_exposed(client_name, name, &resource))?;
             if !entry.names.contains(&canonical) {
                 entry.names.push(canonical);
             }

@@ -1,5 +1,5 @@
-//! Discovery, the key set and the token endpoint (`client_credentials`, `authorization_code`,
-//! `refresh_token`, On-Behalf-Of). Every response is JSON, errors included.
+//! The token endpoint (`client_credentials`, `authorization_code`, `refresh_token`,
+//! On-Behalf-Of). Every response is JSON, errors included.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -7,286 +7,22 @@ use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::client_auth::{self, Need};
-use super::discovery::{lock, v1_document, v2_document};
 use super::errors::{AadError, no_store};
+use super::grant::Grant;
+use super::metadata::jwks_for;
+use super::request::{form, missing, tenant_not_found};
 use super::scopes::{self, GRAPH_SCOPES, Resource};
+use super::state::Shared;
+use super::sync::lock;
 use super::tenant::{AppRegistration, User};
-use super::tokens::{self, ClientAuth, Subject};
-use super::{Grant, Shared, TenantPath};
+use super::tokens::{self, Caller, ClientAuth, Subject};
 
 const OBO_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-pub(crate) fn tenant_not_found(segment: &str) -> AadError {
-    AadError::bad(
-        "invalid_tenant",
-        90002,
-        format!(
-            "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and \
-             are signing into the correct cloud. Check with your subscription administrator, \
-             this may happen if there are no active subscriptions for the tenant."
-        ),
-    )
-}
-
-fn missing(parameter: &str) -> AadError {
-    AadError::bad(
-        "invalid_request",
-        900144,
-        format!("The request body must contain the following parameter: '{parameter}'."),
-    )
-}
-
-/// The key set with `{tenantid}` filled in for a concrete tenant.
-pub(crate) fn jwks_for(shared: &Shared, tenant: Option<&str>) -> Value {
-    let mut document = lock(&shared.keys.jwks).clone();
-    if let Some(tid) = tenant {
-        fill_issuer(&mut document, tid);
-    }
-    document
-}
-
-fn fill_issuer(document: &mut Value, tid: &str) {
-    if let Some(Value::Array(keys)) = document.get_mut("keys") {
-        for key in keys {
-            if let Some(Value::String(issuer)) = key.get_mut("issuer") {
-                *issuer = issuer.replace("{tenantid}", tid);
-            }
-        }
-    }
-}
-
-pub(crate) async fn discovery_v2(
-    State(shared): State<Arc<Shared>>,
-    Path(segment): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let base = &shared.base_url;
-    let tid = shared.tenant.tenant_id();
-    let document = match shared.tenant_path(&segment) {
-        None => return tenant_not_found(&segment).response(base, &headers, shared.now()),
-        Some(TenantPath::Tenant) => v2_document(
-            base,
-            tid,
-            &shared.v2_issuer(),
-            &format!("{base}/{tid}/discovery/v2.0/keys"),
-        ),
-        Some(TenantPath::Multi) => {
-            let segment = segment.to_ascii_lowercase();
-            v2_document(
-                base,
-                &segment,
-                &format!("{base}/{{tenantid}}/v2.0"),
-                &format!("{base}/{segment}/discovery/v2.0/keys"),
-            )
-        }
-    };
-    shared.keys.serve_discovery(document).await
-}
-
-pub(crate) async fn discovery_v1(
-    State(shared): State<Arc<Shared>>,
-    Path(segment): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let base = &shared.base_url;
-    let tid = shared.tenant.tenant_id();
-    let document = match shared.tenant_path(&segment) {
-        None => return tenant_not_found(&segment).response(base, &headers, shared.now()),
-        Some(TenantPath::Tenant) => v1_document(base, tid, &crate::ids::v1_issuer(tid)),
-        Some(TenantPath::Multi) => v1_document(
-            base,
-            &segment.to_ascii_lowercase(),
-            "https://sts.windows.net/{tenantid}/",
-        ),
-    };
-    shared.keys.serve_discovery(document).await
-}
-
-pub(crate) async fn jwks(
-    State(shared): State<Arc<Shared>>,
-    Path(segment): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let tid = shared.tenant.tenant_id().to_owned();
-    match shared.tenant_path(&segment) {
-        None => tenant_not_found(&segment).response(&shared.base_url, &headers, shared.now()),
-        Some(TenantPath::Tenant) => {
-            shared
-                .keys
-                .serve_jwks(|document| fill_issuer(document, &tid))
-                .await
-        }
-        Some(TenantPath::Multi) => shared.keys.serve_jwks(|_| {}).await,
-    }
-}
-
-/// `GET /common/discovery/instance`: Entra's instance discovery, which MSAL calls for
-/// authorities it does not know (unless configured with `knownAuthorities`).
-pub(crate) async fn instance_discovery(
-    State(shared): State<Arc<Shared>>,
-    Path(segment): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if shared.tenant_path(&segment).is_none() {
-        return tenant_not_found(&segment).response(&shared.base_url, &headers, shared.now());
-    }
-    let base = &shared.base_url;
-    let host = base
-        .split_once("://")
-        .map_or(base.as_str(), |(_, host)| host);
-    axum::Json(json!({
-        "tenant_discovery_endpoint": format!(
-            "{base}/{}/v2.0/.well-known/openid-configuration",
-            shared.tenant.tenant_id()
-        ),
-        "api-version": "1.1",
-        "metadata": [{
-            "preferred_network": host,
-            "preferred_cache": host,
-            "aliases": [host],
-        }],
-    }))
-    .into_response()
-}
-
-/// `GET|POST /oidc/userinfo`: the OIDC UserInfo endpoint (Entra serves it on Microsoft Graph):
-/// a Graph access token from this emulator in, the user's claims out. `sub` is the pairwise
-/// subject of the token's client, the same as in its ID tokens.
-pub(crate) async fn userinfo(
-    State(shared): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let unauthorized = |message: &str| {
-        let mut response = (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(
-                json!({"error": {"code": "InvalidAuthenticationToken", "message": message}}),
-            ),
-        )
-            .into_response();
-        if let Ok(value) = "Bearer error=\"invalid_token\"".parse() {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
-        }
-        response
-    };
-    let Ok(token) = auth_layer::bearer_token(&headers, &uri) else {
-        return unauthorized("Access token is empty.");
-    };
-    let tid = shared.tenant.tenant_id();
-    let jwks = jwks_for(&shared, Some(tid));
-    let Ok(keys) = auth_layer::KeySet::from_jwks_json(jwks.to_string().as_bytes()) else {
-        return unauthorized("The emulator's keys cannot be read.");
-    };
-    let validator = auth_layer::Validator::builder()
-        .tenant_id(tid)
-        .client_id(scopes::GRAPH_APP_ID)
-        .instance(shared.base_url.clone())
-        .clock(shared.clock.clone())
-        .build();
-    let claims = match validator.map(|v| v.validate(token, &keys)) {
-        Ok(Ok(claims)) => claims,
-        Ok(Err(e)) => return unauthorized(&format!("Access token validation failure: {e}.")),
-        Err(e) => return unauthorized(&e.to_string()),
-    };
-    let user = claims
-        .object_id()
-        .and_then(|oid| shared.tenant.user_by_oid(oid));
-    let (Some(user), Some(client_id)) = (user, claims.client_id()) else {
-        return unauthorized("The token is not a user's token.");
-    };
-    let (given, family) = user.name().split_once(' ').unwrap_or((user.name(), ""));
-    axum::Json(json!({
-        "sub": tokens::pairwise(user.object_id(), client_id),
-        "name": user.name(),
-        "given_name": given,
-        "family_name": family,
-        "email": user.username(),
-        "picture": format!("{}/oidc/userinfo/picture", shared.base_url),
-    }))
-    .into_response()
-}
-
-pub(crate) async fn not_found(
-    State(shared): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    AadError::new(
-        StatusCode::NOT_FOUND,
-        "invalid_request",
-        9002313,
-        format!(
-            "Invalid request. Request is malformed or invalid: the emulator has no endpoint at \
-             '{}'.",
-            uri.path()
-        ),
-    )
-    .response(&shared.base_url, &headers, shared.now())
-}
-
-pub(crate) async fn method_not_allowed(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    headers: HeaderMap,
-) -> Response {
-    AadError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request",
-        900561,
-        format!("The endpoint does not accept {method} requests."),
-    )
-    .response(&shared.base_url, &headers, shared.now())
-}
-
-/// Form parameters; a repeated parameter is an error, as at Entra.
-pub(crate) fn form(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, AadError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';').next().is_some_and(|t| {
-                t.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-        });
-    if !is_form {
-        return Err(AadError::bad(
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'grant_type'. (The body \
-             must be application/x-www-form-urlencoded.)",
-        ));
-    }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
-        AadError::bad(
-            "invalid_request",
-            9000411,
-            "The request is not properly formatted: the body is not form-urlencoded UTF-8.",
-        )
-    })?;
-    let mut params = HashMap::new();
-    for (name, value) in pairs {
-        if params.contains_key(&name) {
-            return Err(AadError::bad(
-                "invalid_request",
-                9000411,
-                format!(
-                    "The request is not properly formatted. The parameter '{name}' is duplicated."
-                ),
-            ));
-        }
-        params.insert(name, value);
-    }
-    Ok(params)
-}
 
 /// `POST /{tenant}/oauth2/v2.0/token` (and the v1 `/oauth2/token`).
 pub(crate) async fn token(
@@ -338,6 +74,16 @@ fn token_inner(
         return Err(tenant_not_found(segment));
     }
     let mut params = parsed?;
+    if params.contains_key("resource") && !v1_endpoint {
+        // Entra's v2 endpoint refuses the v1 `resource` parameter outright:
+        // https://github.com/AzureADQuickStarts/AppModelv2-WebApp-OpenIDConnect-nodejs/issues/35
+        // https://github.com/MicrosoftDocs/azure-docs/issues/33853
+        return Err(AadError::bad(
+            "invalid_request",
+            901002,
+            "The 'resource' request parameter is not supported.",
+        ));
+    }
     if v1_endpoint
         && !params.contains_key("scope")
         && let Some(resource) = params.get("resource").cloned()
@@ -358,7 +104,8 @@ fn token_inner(
         Grant::RefreshToken => ctx.refresh(),
         Grant::OnBehalfOf => ctx.on_behalf_of(),
         Grant::Other if grant_type.is_empty() => Err(missing("grant_type")),
-        Grant::Other => Err(AadError::bad(
+        // Never from the token endpoint: managed identities have endpoints of their own.
+        Grant::Other | Grant::ManagedIdentity => Err(AadError::bad(
             "unsupported_grant_type",
             70003,
             format!("The app requested an unsupported grant type '{grant_type}'."),
@@ -429,7 +176,7 @@ impl<'a> Ctx<'a> {
                 ),
             ));
         }
-        let request = scopes::parse(&self.shared.tenant, raw)?;
+        let request = scopes::parse(&self.shared.tenant, client.name(), raw)?;
         let Some(target) = request.single_resource(raw)? else {
             return Err(missing("scope"));
         };
@@ -443,9 +190,10 @@ impl<'a> Ctx<'a> {
         };
         let token = tokens::access_token(
             self.shared,
-            client,
+            Caller::app(client),
             auth,
             target.resource,
+            target.prefix.as_deref(),
             &Subject::App { roles },
             self.now,
             self.lifetime,
@@ -501,7 +249,7 @@ impl<'a> Ctx<'a> {
             }
             if let Some((challenge, method)) = &entry.challenge {
                 let verifier = self.param("code_verifier").unwrap_or_default();
-                if !super::authorize::pkce_matches(verifier, challenge, method) {
+                if !super::pkce::pkce_matches(verifier, challenge, method) {
                     return Err(AadError::bad(
                         "invalid_grant",
                         501481,
@@ -515,7 +263,7 @@ impl<'a> Ctx<'a> {
         let user = self.user(&entry.user_oid)?;
         let scope = self.param("scope").unwrap_or(&entry.scope);
         // The ID token needs `openid` at authorize; the code remembers what was asked.
-        let openid = scopes::parse(&self.shared.tenant, &entry.scope)
+        let openid = scopes::parse(&self.shared.tenant, client.name(), &entry.scope)
             .map(|r| r.has("openid"))
             .unwrap_or(false);
         let response =
@@ -591,7 +339,7 @@ impl<'a> Ctx<'a> {
         let assertion = self.require("assertion")?;
         let scope = self.require("scope")?;
         let user = self.validate_assertion(client, assertion)?;
-        let request = scopes::parse(&self.shared.tenant, scope)?;
+        let request = scopes::parse(&self.shared.tenant, client.name(), scope)?;
         let target = request.single_resource(scope)?;
         let (resource, scp, granted) = self.delegated(client, user, target)?;
         if let Some(claims) = lock(&self.shared.obo_claims).clone() {
@@ -600,9 +348,10 @@ impl<'a> Ctx<'a> {
         }
         let token = tokens::access_token(
             self.shared,
-            client,
+            Caller::app(client),
             auth,
             resource,
+            target.and_then(|t| t.prefix.as_deref()),
             &Subject::User { user, scopes: &scp },
             self.now,
             self.lifetime,
@@ -631,20 +380,32 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// Validates an OBO assertion with auth-layer's validator against the emulator's own keys.
+    /// Validates an OBO assertion with auth-layer's validator against the emulator's own keys,
+    /// failing with the code Entra gives for each reason:
+    /// - another audience: `AADSTS500131`
+    ///   (<https://github.com/OfficeDev/microsoft-teams-apps-company-communicator/issues/214>);
+    /// - expired (or not yet valid): `AADSTS500133`
+    ///   (<https://github.com/microsoftgraph/msgraph-sdk-dotnet/issues/2551>);
+    /// - an app-only token (no user): `AADSTS90083` "Request is unsupported"
+    ///   (<https://github.com/MicrosoftDocs/azure-docs/issues/53334>);
+    /// - anything else (signature, key, issuer): `AADSTS50013`
+    ///   (<https://github.com/AzureAD/microsoft-authentication-library-for-dotnet/issues/1317>).
+    ///
+    /// All `invalid_grant`, HTTP 400.
     fn validate_assertion(
         &self,
         client: &AppRegistration,
         assertion: &str,
     ) -> Result<&'a User, AadError> {
-        let obo = |reason: String| AadError::bad("invalid_grant", 50013, reason);
+        let obo = |code: u32, reason: String| AadError::bad("invalid_grant", code, reason);
         let tid = self.shared.tenant.tenant_id();
         let jwks = jwks_for(self.shared, Some(tid));
         let keys =
             auth_layer::KeySet::from_jwks_json(jwks.to_string().as_bytes()).map_err(|e| {
-                obo(format!(
-                    "Assertion failed signature validation. [Reason - {e}]"
-                ))
+                obo(
+                    50013,
+                    format!("Assertion failed signature validation. [Reason - {e}]"),
+                )
             })?;
         let validator = auth_layer::Validator::builder()
             .tenant_id(tid)
@@ -653,33 +414,43 @@ impl<'a> Ctx<'a> {
             .instance(self.shared.base_url.clone())
             .clock(self.shared.clock.clone())
             .build()
-            .map_err(|e| obo(format!("Assertion cannot be validated: {e}")))?;
+            .map_err(|e| obo(50013, format!("Assertion cannot be validated: {e}")))?;
         let claims = validator.validate(assertion, &keys).map_err(|e| match e {
-            auth_layer::ValidationError::AudienceMismatch { .. } => obo(format!(
-                "Assertion audience does not match the Client app presenting the assertion. The \
-                 audience in the assertion was not the expected audience '{}' or one of the \
-                 Application Id URIs of this application.",
-                client.client_id()
-            )),
+            auth_layer::ValidationError::AudienceMismatch { .. } => obo(
+                500131,
+                format!(
+                    "Assertion audience does not match the Client app presenting the assertion. \
+                     The audience in the assertion was not the expected audience '{}' or one of \
+                     the Application Uris of this application. The downstream client must \
+                     request a token for the expected audience (the application that made the \
+                     OBO request) and this application should use that token as the assertion.",
+                    client.client_id()
+                ),
+            ),
             auth_layer::ValidationError::Expired { .. }
             | auth_layer::ValidationError::NotYetValid { .. } => obo(
+                500133,
                 "Assertion is not within its valid time range. Ensure that the access token is \
                  not expired before using it for user assertion, or request a new token."
                     .to_owned(),
             ),
-            other => obo(format!(
-                "Assertion failed signature validation. [Reason - {other}]"
-            )),
+            other => obo(
+                50013,
+                format!("Assertion failed signature validation. [Reason - {other}]"),
+            ),
         })?;
-        if claims.idtyp() == Some("app") || claims.scopes().is_empty() {
-            return Err(obo(
-                "The assertion is not a delegated (user) token: On-Behalf-Of needs the access \
-                 token a user's client obtained for this API."
+        let user = claims
+            .object_id()
+            .and_then(|oid| self.shared.tenant.user_by_oid(oid));
+        match user {
+            Some(user) if !claims.scopes().is_empty() && claims.idtyp() != Some("app") => Ok(user),
+            _ => Err(obo(
+                90083,
+                "Request is unsupported. The assertion is not a user's token: On-Behalf-Of \
+                 needs the access token a user's client obtained for this API."
                     .to_owned(),
-            ));
+            )),
         }
-        let oid = claims.object_id().unwrap_or_default().to_owned();
-        self.user(&oid)
     }
 
     /// The resource, `scp` and response `scope` for a delegated request (65001 without consent).
@@ -718,14 +489,15 @@ impl<'a> Ctx<'a> {
         nonce: Option<&str>,
         openid: bool,
     ) -> Result<Value, AadError> {
-        let request = scopes::parse(&self.shared.tenant, scope)?;
+        let request = scopes::parse(&self.shared.tenant, client.name(), scope)?;
         let target = request.single_resource(scope)?;
         let (resource, scp, mut granted) = self.delegated(client, user, target)?;
         let token = tokens::access_token(
             self.shared,
-            client,
+            Caller::app(client),
             auth,
             resource,
+            target.and_then(|t| t.prefix.as_deref()),
             &Subject::User { user, scopes: &scp },
             self.now,
             self.lifetime,
