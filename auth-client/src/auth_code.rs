@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::token::REDACTED;
+use crate::redact::REDACTED;
 
 /// The OIDC scopes every authorization request (and refresh) includes: an ID token (`openid`,
 /// `profile`) and a refresh token (`offline_access`).

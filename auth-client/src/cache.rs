@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::token::REDACTED;
+use crate::redact::REDACTED;
 
 /// A boxed, `Send` future: what [`TokenCache`] methods return (so the trait is object-safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -15,7 +15,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use crate::cache::BoxFuture;
 use crate::error::{BuildError, Error};
 use crate::random;
-use crate::token::REDACTED;
+use crate::redact::REDACTED;
 
 /// `client_assertion_type` of every client assertion (RFC 7523).
 pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -90,6 +90,7 @@ mod credential;
 mod env;
 mod error;
 mod random;
+mod redact;
 #[cfg(feature = "redis")]
 mod redis_cache;
 mod token;
@@ -105,10 +106,12 @@ pub use cache::{
     InMemoryTokenCache, TokenCache,
 };
 pub use challenge::{ClaimsChallenge, ClaimsEncoding};
+pub use client::builder::ConfidentialClientBuilder;
+pub use client::endpoint::ClientAuthMethod;
+pub use client::stats::ClientStats;
 pub use client::{
-    ClientAuthMethod, ClientStats, ConfidentialClient, ConfidentialClientBuilder,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPIRY_MARGIN, DEFAULT_INSTANCE, DEFAULT_RETRY_DELAY,
-    DEFAULT_TIMEOUT,
+    ConfidentialClient, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPIRY_MARGIN, DEFAULT_INSTANCE,
+    DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT,
 };
 pub use credential::{AssertionAlgorithm, BoxError, ClientCertificate, ClientCredential};
 pub use error::{BuildError, Error, ServerError, Throttled};
