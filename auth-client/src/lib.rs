@@ -107,13 +107,16 @@ pub use cache::{
 };
 pub use challenge::{ClaimsChallenge, ClaimsEncoding};
 pub use client::builder::ConfidentialClientBuilder;
-pub use client::endpoint::ClientAuthMethod;
+pub use client::endpoint::{ClientAuthMethod, DEFAULT_THROTTLE};
+pub use client::request::TokenRequest;
 pub use client::stats::ClientStats;
 pub use client::{
     ConfidentialClient, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPIRY_MARGIN, DEFAULT_INSTANCE,
     DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT,
 };
-pub use credential::{AssertionAlgorithm, BoxError, ClientCertificate, ClientCredential};
+pub use credential::{
+    AssertionAlgorithm, BoxError, ClientCertificate, ClientCredential, ClientPrivateKey,
+};
 pub use error::{BuildError, Error, ServerError, Throttled};
 #[cfg(feature = "redis")]
 pub use redis_cache::{

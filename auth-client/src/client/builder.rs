@@ -15,9 +15,11 @@ use super::{
     ConfidentialClient, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPIRY_MARGIN, DEFAULT_INSTANCE,
     DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT, Inner,
 };
-use crate::authority::Authority;
+use crate::authority::{Authority, check_entra_host};
 use crate::cache::{DEFAULT_CACHE_CAPACITY, InMemoryTokenCache, TokenCache};
-use crate::credential::{AssertionAlgorithm, ClientCertificate, ClientCredential};
+use crate::credential::{
+    AssertionAlgorithm, ClientCertificate, ClientCredential, ClientPrivateKey,
+};
 use crate::error::BuildError;
 use crate::transport::Transport;
 /// The validator needs an owned `Clock`; the client shares one.
@@ -62,8 +64,10 @@ pub struct ConfidentialClientBuilder {
     client_id: Option<String>,
     credential: Option<ClientCredential>,
     auth_method: ClientAuthMethod,
-    algorithm: AssertionAlgorithm,
+    algorithm: Option<AssertionAlgorithm>,
     send_chain: bool,
+    capabilities: Vec<String>,
+    trusted_hosts: Vec<String>,
     http_client: Option<reqwest::Client>,
     timeout: Duration,
     connect_timeout: Duration,
@@ -88,8 +92,10 @@ impl Default for ConfidentialClientBuilder {
             client_id: None,
             credential: None,
             auth_method: ClientAuthMethod::default(),
-            algorithm: AssertionAlgorithm::default(),
+            algorithm: None,
             send_chain: false,
+            capabilities: Vec::new(),
+            trusted_hosts: Vec::new(),
             http_client: None,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -142,10 +148,47 @@ impl ConfidentialClientBuilder {
     }
 
     /// Any other OpenID Connect provider, by issuer URL (Keycloak realm, Auth0 tenant, Okta
-    /// authorization server…): endpoints and keys by discovery; ID tokens must carry exactly
-    /// this `iss`.
-    pub fn oidc_issuer(mut self, issuer: impl Into<String>) -> Self {
+    /// authorization server, panva's oidc-provider…): endpoints and keys by discovery; ID
+    /// tokens (and RFC 9207 authorization responses) must carry exactly this `iss`.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The same as [`issuer`](Self::issuer) (its earlier name).
+    pub fn oidc_issuer(self, issuer: impl Into<String>) -> Self {
+        self.issuer(issuer)
+    }
+
+    /// Trusts an Entra authority host that is not one of Microsoft's known cloud hosts (e.g.
+    /// a proxy in front of Entra). Known hosts need no trust: the public cloud
+    /// (`login.microsoftonline.com`, `login.windows.net`, `login.microsoft.com`,
+    /// `sts.windows.net`), US Government (`login.microsoftonline.us`,
+    /// `login.usgovcloudapi.net`, `login-us.microsoftonline.com`), China
+    /// (`login.partner.microsoftonline.cn`, `login.chinacloudapi.cn`), and loopback hosts
+    /// (a local emulator). Any other host is refused by [`build`](Self::build), as MSAL's
+    /// authority validation refuses it.
+    pub fn trust_authority_host(mut self, host: impl Into<String>) -> Self {
+        self.trusted_hosts
+            .push(host.into().trim().to_ascii_lowercase());
+        self
+    }
+
+    /// Client capabilities announced to Entra in every token request, e.g. `["cp1"]`: this
+    /// client handles claims challenges, so Entra may issue long-lived tokens subject to
+    /// Continuous Access Evaluation. Sent as `claims`
+    /// `{"access_token":{"xms_cc":{"values":["cp1"]}}}`, merged with a request's own claims,
+    /// as MSAL does
+    /// (<https://learn.microsoft.com/en-us/entra/identity-platform/claims-challenge>). With
+    /// capabilities, answer a downstream API's 401 claims challenge with a
+    /// [`TokenRequest`](crate::TokenRequest) carrying its [`claims`](crate::TokenRequest::claims).
+    pub fn client_capabilities<I, S>(mut self, capabilities: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.capabilities
+            .extend(capabilities.into_iter().map(Into::into));
         self
     }
 
@@ -184,10 +227,23 @@ impl ConfidentialClientBuilder {
         self.set_credential(ClientCredential::federated_token_file(path))
     }
 
-    /// Authenticates with an assertion `callback` produces for every request.
+    /// Authenticates with `private_key_jwt` (RFC 7523) signed by a plain private key the
+    /// provider knows by `kid` (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC P-256). The algorithm is
+    /// [`assertion_algorithm`](Self::assertion_algorithm) when set, otherwise chosen from the
+    /// provider's `token_endpoint_auth_signing_alg_values_supported`: ES256 for an EC key,
+    /// RS256 (else PS256) for RSA.
+    pub fn private_key_pem(self, key_pem: &str, kid: &str) -> Self {
+        match ClientPrivateKey::from_pem(key_pem, kid) {
+            Ok(key) => self.set_credential(ClientCredential::private_key(key)),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Authenticates with an assertion `callback` produces for every request; the callback
+    /// receives the audience the assertion must name (the token endpoint URL).
     pub fn client_assertion<F, Fut, E>(self, callback: F) -> Self
     where
-        F: Fn() -> Fut + Send + Sync + 'static,
+        F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<String, E>> + Send + 'static,
         E: Into<crate::credential::BoxError>,
     {
@@ -199,10 +255,11 @@ impl ConfidentialClientBuilder {
         self.set_credential(credential)
     }
 
-    /// The signature algorithm of certificate assertions (default PS256 with `x5t#S256`;
-    /// RS256 with `x5t` for providers without PS256).
+    /// The signature algorithm of client assertions: for certificates PS256 with `x5t#S256`
+    /// by default, or RS256 with `x5t` for providers without PS256; for
+    /// [`private_key_pem`](Self::private_key_pem), chosen from discovery unless set here.
     pub fn assertion_algorithm(mut self, algorithm: AssertionAlgorithm) -> Self {
-        self.algorithm = algorithm;
+        self.algorithm = Some(algorithm);
         self
     }
 
@@ -273,7 +330,11 @@ impl ConfidentialClientBuilder {
         self
     }
 
-    /// A default RFC 8707 `resource` indicator for authorize, code and refresh requests.
+    /// A default RFC 8707 `resource` indicator, sent on every grant (client credentials, token
+    /// exchange, authorize, code redemption, refresh) to providers other than Entra; such
+    /// providers issue a JWT access token for the resource (an opaque one without it).
+    /// Entra's v2 endpoint refuses the parameter (the scope names the resource), so
+    /// [`build`](Self::build) fails with an Entra authority.
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
         self.resource = Some(resource.into());
         self
@@ -326,6 +387,16 @@ impl ConfidentialClientBuilder {
                 None => return Err(BuildError::NoAuthority),
             },
         };
+        if let Authority::Entra { instance, .. } = &authority {
+            check_entra_host(instance, &self.trusted_hosts)?;
+            if self.resource.is_some() {
+                return Err(BuildError::Config(
+                    "resource(...) is for providers other than Entra: Entra's v2 endpoint refuses \
+                     the resource parameter; name the resource in the scope \
+                     ({resource}/.default)",
+                ));
+            }
+        }
         let client_id = self
             .client_id
             .filter(|c| !c.is_empty())
@@ -347,7 +418,8 @@ impl ConfidentialClientBuilder {
         let mut v = Validator::builder().clock(SharedClock(Arc::clone(&self.clock)));
         match &authority {
             Authority::Entra { instance, tenant } => {
-                v = v.instance(instance.clone());
+                // ID tokens name the cloud's canonical host whichever alias was configured.
+                v = v.instance(crate::authority::issuer_instance(instance));
                 v = if is_guid(tenant) {
                     v.tenant_id(tenant.clone())
                 } else {
@@ -400,6 +472,7 @@ impl ConfidentialClientBuilder {
                 memory,
                 expiry_margin: self.expiry_margin.as_secs_f64(),
                 resource: self.resource,
+                capabilities: self.capabilities,
                 jwks: OnceCell::new_with(self.jwks),
                 validator,
                 flights: Flights::default(),

@@ -28,6 +28,11 @@ pub enum ClientAuthMethod {
     /// §2.3.1).
     SecretBasic,
 }
+/// How long a request is held back after a 429, or a 5xx that persisted through the retry,
+/// without `Retry-After`: 60 seconds, MSAL's `HttpStatusProvider` default
+/// (<https://github.com/AzureAD/microsoft-authentication-library-for-dotnet/blob/main/src/client/Microsoft.Identity.Client/OAuth2/Throttling/HttpStatusProvider.cs>).
+pub const DEFAULT_THROTTLE: Duration = Duration::from_secs(60);
+
 /// What to do with a response.
 enum Classified {
     Token(TokenResponse),
@@ -43,7 +48,9 @@ pub(super) struct TokenEndpoint {
     pub(super) client_id: String,
     pub(super) credential: ClientCredential,
     pub(super) auth_method: ClientAuthMethod,
-    pub(super) algorithm: AssertionAlgorithm,
+    /// Set by the builder; otherwise the credential's default (PS256 for certificates, from
+    /// discovery for plain keys).
+    pub(super) algorithm: Option<AssertionAlgorithm>,
     pub(super) send_chain: bool,
     pub(super) transport: Transport,
     pub(super) retry_delay: Duration,
@@ -61,6 +68,7 @@ impl TokenEndpoint {
             grant,
             client_id: self.client_id.clone(),
             scopes: scopes.to_vec(),
+            entra: self.authority.is_entra(),
         }
     }
 
@@ -110,7 +118,14 @@ impl TokenEndpoint {
                     let now = self.clock.now().max(0.0) as u64;
                     let assertion = self
                         .credential
-                        .assertion(&self.client_id, url, now, self.algorithm, self.send_chain)
+                        .assertion(
+                            &self.client_id,
+                            url,
+                            now,
+                            self.algorithm,
+                            &endpoints.token_auth_signing_algs,
+                            self.send_chain,
+                        )
                         .await?
                         .ok_or_else(|| Error::Credential("no client assertion".to_owned()))?;
                     form.push(("client_id", self.client_id.clone()));
@@ -139,7 +154,13 @@ impl TokenEndpoint {
                         return Err(error);
                     }
                     Classified::Retry(error) if attempt == 1 => error,
-                    Classified::Retry(error) => return Err(error),
+                    Classified::Retry(error) => {
+                        // A 5xx again after the retry, without Retry-After: hold this request
+                        // back as MSAL does.
+                        let until = self.clock.now() + DEFAULT_THROTTLE.as_secs_f64();
+                        self.throttle.hold(throttle_key, until);
+                        return Err(error);
+                    }
                 },
             };
             let delay = self.retry_delay.mul_f64(0.5 + random::fraction());
@@ -179,12 +200,15 @@ impl TokenEndpoint {
                 }),
             };
         }
-        if status == 429 || (status == 503 && raw.retry_after.is_some()) {
+        // MSAL's throttling: `Retry-After` on any error status is honoured for that request,
+        // and a 429 without it holds the request back 60 s (MSAL.NET `RetryAfterProvider` and
+        // `HttpStatusProvider`,
+        // https://github.com/AzureAD/microsoft-authentication-library-for-dotnet/tree/main/src/client/Microsoft.Identity.Client/OAuth2/Throttling).
+        if status == 429 || raw.retry_after.is_some() {
             let now = self.clock.now();
-            let until = raw.retry_after.map(|after| now + after.as_secs_f64());
-            if let Some(until) = until {
-                self.throttle.hold(throttle_key, until);
-            }
+            let wait = raw.retry_after.unwrap_or(DEFAULT_THROTTLE);
+            let until = now + wait.as_secs_f64();
+            self.throttle.hold(throttle_key, until);
             warn!(
                 grant = request.name(),
                 status,
@@ -193,8 +217,8 @@ impl TokenEndpoint {
             );
             return Classified::Fail(Error::Throttled(Box::new(Throttled {
                 status: Some(status),
-                retry_after: raw.retry_after,
-                until: until.map(unix),
+                retry_after: Some(wait),
+                until: Some(unix(until)),
                 server: server(),
             })));
         }

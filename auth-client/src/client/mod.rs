@@ -21,18 +21,18 @@ use auth_layer::{JwksCache, Validator};
 use tokio::sync::OnceCell;
 use tracing::{debug, warn};
 
-use crate::cache::{CacheKey, CachedToken, InMemoryTokenCache, TokenCache};
+use crate::cache::{CacheKey, CacheKeyKind, CachedToken, InMemoryTokenCache, TokenCache};
 use crate::error::Error;
 use crate::token::AccessToken;
 use endpoint::TokenEndpoint;
 use flight::{Flights, Joined, Outcome};
-use request::{Grant, split_scopes};
+use request::{Grant, GrantKind, TokenRequest, split_scopes};
 use stats::{ClientStats, Counters};
 
 pub(crate) mod builder;
 pub(crate) mod endpoint;
 mod flight;
-mod request;
+pub(crate) mod request;
 pub(crate) mod stats;
 mod user;
 
@@ -100,7 +100,10 @@ struct Inner {
     /// The same cache when it is the default in-memory one: read without a future.
     memory: Option<Arc<InMemoryTokenCache>>,
     expiry_margin: f64,
+    /// RFC 8707 `resource` sent on every grant (never set for Entra).
     resource: Option<String>,
+    /// Client capabilities (`cp1`…) announced in every token request's `claims`.
+    capabilities: Vec<String>,
     jwks: OnceCell<JwksCache>,
     validator: Validator,
     flights: Flights,
@@ -113,6 +116,8 @@ enum Mode {
     Acquire,
     /// Proactive refresh: reuse a cached token only if it is no longer due for refresh.
     Refresh,
+    /// A `claims` request or a forced refresh: never reuse a cached token.
+    Fresh,
 }
 
 impl ConfidentialClient {
@@ -150,32 +155,80 @@ impl ConfidentialClient {
     /// [`Error::InvalidRequest`] without scopes; otherwise what the token endpoint or the
     /// network said (see [`Error`]).
     pub async fn acquire_token_for_client(&self, scopes: &[&str]) -> Result<AccessToken, Error> {
+        self.acquire_app(scopes, None).await
+    }
+
+    /// [`acquire_token_for_client`](Self::acquire_token_for_client) with options: an RFC 8707
+    /// `resource` (providers other than Entra), a `claims` request (bypasses the cache), a
+    /// forced refresh.
+    ///
+    /// ```
+    /// use auth_client::{ConfidentialClient, TokenRequest};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let idp = auth_testkit::Emulator::start().await;
+    /// let consumer = idp.app("s2s-example-consumer");
+    /// let client = ConfidentialClient::builder()
+    ///     .authority(idp.authority())
+    ///     .client_id(consumer.client_id())
+    ///     .client_secret(consumer.secret())
+    ///     .build()?;
+    /// let first = client.acquire_token_for_client(&["api://s2s-example-api/.default"]).await?;
+    /// // The API refused `first` (revoked, CAE): get a new one instead of the cached one.
+    /// let request = TokenRequest::new(["api://s2s-example-api/.default"]).force_refresh();
+    /// let second = client.acquire_token_for_client_with(&request).await?;
+    /// assert_eq!(client.stats().token_requests, 2);
+    /// # let _ = (first, second);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`acquire_token_for_client`](Self::acquire_token_for_client);
+    /// [`Error::InvalidRequest`] for a `resource` with an Entra authority, or `claims` that are
+    /// not a JSON object while client capabilities are set.
+    pub async fn acquire_token_for_client_with(
+        &self,
+        request: &TokenRequest,
+    ) -> Result<AccessToken, Error> {
+        let scopes: Vec<&str> = request.scopes.iter().map(String::as_str).collect();
+        self.acquire_app(&scopes, Some(request)).await
+    }
+
+    async fn acquire_app(
+        &self,
+        scopes: &[&str],
+        options: Option<&TokenRequest>,
+    ) -> Result<AccessToken, Error> {
         if scopes.iter().all(|s| s.trim().is_empty()) {
             return Err(Error::InvalidRequest(
                 "client credentials needs a scope: {resource}/.default",
             ));
         }
         let inner = &self.inner;
-        let key = CacheKey::app(
-            &inner.endpoint.authority_key,
-            &inner.endpoint.client_id,
-            scopes,
-        );
-        if let Some(token) = inner.cached_now(&key) {
+        let resource = inner.resource_for(options)?;
+        let key = inner.key(CacheKeyKind::App, None, resource.as_deref(), scopes);
+        let fresh = options.is_some_and(TokenRequest::bypasses_cache);
+        if !fresh && let Some(token) = inner.cached_now(&key) {
             return Ok(token);
         }
-        let request = Grant::ClientCredentials {
-            scopes: split_scopes(scopes),
-        };
-        Arc::clone(&self.inner).acquire(key, request).await
+        let mut grant = Grant::new(GrantKind::ClientCredentials, split_scopes(scopes));
+        grant.resource = resource;
+        grant.claims = inner.claims(options.and_then(|o| o.claims.as_deref()))?;
+        Arc::clone(&self.inner).acquire(key, grant, fresh).await
     }
 
     /// A token for a downstream API On-Behalf-Of the user whose access token this API received
     /// (`user_assertion`: the inbound bearer token, already validated, addressed to this app).
-    /// Sends the jwt-bearer grant with `requested_token_use=on_behalf_of`.
+    /// With Entra it sends the jwt-bearer grant with `requested_token_use=on_behalf_of`
+    /// (<https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-on-behalf-of-flow>);
+    /// with any other provider an RFC 8693 token exchange
+    /// (<https://www.rfc-editor.org/rfc/rfc8693#section-2.1>: `subject_token` = the user's
+    /// token, `subject_token_type` and `requested_token_type` =
+    /// `urn:ietf:params:oauth:token-type:access_token`, the builder's `resource`).
     ///
-    /// Cached per (authority, client, SHA-256 of the assertion, scopes); concurrent identical
-    /// calls share one request.
+    /// Cached per (authority, client, SHA-256 of the assertion, resource, scopes); concurrent
+    /// identical calls share one request.
     ///
     /// ```
     /// use auth_client::ConfidentialClient;
@@ -213,15 +266,48 @@ impl ConfidentialClient {
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] without scopes or assertion; otherwise what the token endpoint
-    /// said: `invalid_grant` AADSTS50013 for an assertion addressed to another API or expired,
-    /// AADSTS65001 without consent, `interaction_required` with a
-    /// [claims challenge](Error::claims_challenge) for Conditional Access.
+    /// said: [`Error::is_invalid_user_assertion`] when the user's token is expired
+    /// (AADSTS500133), addressed to another app (AADSTS500131) or otherwise refused (AADSTS50013;
+    /// a token exchange's `invalid_request`), AADSTS65001 without consent,
+    /// `interaction_required` with a [claims challenge](Error::claims_challenge) for
+    /// Conditional Access.
     pub async fn acquire_token_on_behalf_of(
         &self,
         user_assertion: &str,
         scopes: &[&str],
     ) -> Result<AccessToken, Error> {
-        if scopes.iter().all(|s| s.trim().is_empty()) {
+        self.acquire_obo(user_assertion, scopes, None).await
+    }
+
+    /// [`acquire_token_on_behalf_of`](Self::acquire_token_on_behalf_of) with options: an RFC
+    /// 8707 `resource` or RFC 8693 `audience` (providers other than Entra), a `claims` request
+    /// (bypasses the cache), a forced refresh.
+    ///
+    /// # Errors
+    /// As [`acquire_token_on_behalf_of`](Self::acquire_token_on_behalf_of).
+    pub async fn acquire_token_on_behalf_of_with(
+        &self,
+        user_assertion: &str,
+        request: &TokenRequest,
+    ) -> Result<AccessToken, Error> {
+        let scopes: Vec<&str> = request.scopes.iter().map(String::as_str).collect();
+        self.acquire_obo(user_assertion, &scopes, Some(request))
+            .await
+    }
+
+    async fn acquire_obo(
+        &self,
+        user_assertion: &str,
+        scopes: &[&str],
+        options: Option<&TokenRequest>,
+    ) -> Result<AccessToken, Error> {
+        let inner = &self.inner;
+        let entra = inner.endpoint.authority.is_entra();
+        // Entra needs the downstream API's scopes; a token exchange may name the target by
+        // resource or audience alone.
+        let target = options.is_some_and(|o| o.audience.is_some() || o.resource.is_some())
+            || inner.resource.is_some();
+        if scopes.iter().all(|s| s.trim().is_empty()) && (entra || !target) {
             return Err(Error::InvalidRequest(
                 "On-Behalf-Of needs the downstream API's scopes",
             ));
@@ -230,24 +316,44 @@ impl ConfidentialClient {
         if user_assertion.is_empty() {
             return Err(Error::InvalidRequest("On-Behalf-Of needs the user's token"));
         }
-        let inner = &self.inner;
-        let key = CacheKey::on_behalf_of(
-            &inner.endpoint.authority_key,
-            &inner.endpoint.client_id,
-            &CacheKey::assertion_hash(user_assertion),
+        let resource = inner.resource_for(options)?;
+        let audience = options.and_then(|o| o.audience.clone()).filter(|_| !entra);
+        let target_key = match (&resource, &audience) {
+            (None, None) => None,
+            (r, a) => {
+                let r = r.as_deref().unwrap_or("");
+                Some(format!("{}:{r}{}", r.len(), a.as_deref().unwrap_or("")))
+            }
+        };
+        let key = inner.key(
+            CacheKeyKind::OnBehalfOf,
+            Some(&CacheKey::assertion_hash(user_assertion)),
+            target_key.as_deref(),
             scopes,
         );
-        if let Some(token) = inner.cached_now(&key) {
+        let fresh = options.is_some_and(TokenRequest::bypasses_cache);
+        if !fresh && let Some(token) = inner.cached_now(&key) {
             return Ok(token);
         }
-        let request = Grant::OnBehalfOf {
-            assertion: user_assertion.to_owned(),
-            scopes: split_scopes(scopes),
+        let kind = if entra {
+            GrantKind::OnBehalfOf {
+                assertion: user_assertion.to_owned(),
+            }
+        } else {
+            GrantKind::TokenExchange {
+                subject_token: user_assertion.to_owned(),
+                audience,
+            }
         };
-        Arc::clone(&self.inner).acquire(key, request).await
+        let mut grant = Grant::new(kind, split_scopes(scopes));
+        grant.resource = resource;
+        grant.claims = inner.claims(options.and_then(|o| o.claims.as_deref()))?;
+        Arc::clone(&self.inner).acquire(key, grant, fresh).await
     }
 
-    /// Removes the cached app token for `scopes` (e.g. after the API refused it).
+    /// Removes the cached app token for `scopes` (e.g. after the API refused it). A
+    /// [`TokenRequest`] with [`claims`](TokenRequest::claims) or
+    /// [`force_refresh`](TokenRequest::force_refresh) replaces it in one step.
     ///
     /// # Errors
     /// The cache's error.
@@ -255,16 +361,78 @@ impl ConfidentialClient {
         &self,
         scopes: &[&str],
     ) -> Result<(), crate::cache::CacheError> {
-        let key = CacheKey::app(
-            &self.inner.endpoint.authority_key,
-            &self.inner.endpoint.client_id,
+        let inner = &self.inner;
+        let key = inner.key(CacheKeyKind::App, None, inner.resource.as_deref(), scopes);
+        inner.cache.remove(&key).await
+    }
+
+    /// Removes the cached On-Behalf-Of token for this user's token and `scopes` (e.g. after the
+    /// downstream API refused it: revocation, Continuous Access Evaluation), so that the next
+    /// call gets a new one.
+    ///
+    /// # Errors
+    /// The cache's error.
+    pub async fn remove_cached_obo_token(
+        &self,
+        user_assertion: &str,
+        scopes: &[&str],
+    ) -> Result<(), crate::cache::CacheError> {
+        let inner = &self.inner;
+        let resource = inner
+            .resource
+            .as_deref()
+            .map(|r| format!("{}:{r}", r.len()));
+        let key = inner.key(
+            CacheKeyKind::OnBehalfOf,
+            Some(&CacheKey::assertion_hash(user_assertion.trim())),
+            resource.as_deref(),
             scopes,
         );
-        self.inner.cache.remove(&key).await
+        inner.cache.remove(&key).await
     }
 }
 
 impl Inner {
+    /// The cache key of a token of this client.
+    fn key(
+        &self,
+        kind: CacheKeyKind,
+        assertion_hash: Option<&str>,
+        resource: Option<&str>,
+        scopes: &[&str],
+    ) -> CacheKey {
+        let endpoint = &self.endpoint;
+        CacheKey::new(
+            kind,
+            &endpoint.authority_key,
+            &endpoint.client_id,
+            assertion_hash,
+            resource,
+            scopes,
+            endpoint.authority.is_entra(),
+        )
+    }
+
+    /// The RFC 8707 `resource` of a request: the call's, or the builder's default. Entra's v2
+    /// endpoint refuses the parameter (AADSTS901002), so it is never sent there.
+    fn resource_for(&self, options: Option<&TokenRequest>) -> Result<Option<String>, Error> {
+        match options.and_then(|o| o.resource.as_deref()) {
+            Some(_) if self.endpoint.authority.is_entra() => Err(Error::InvalidRequest(
+                "Entra's v2 endpoint refuses the resource parameter: name the resource in the \
+                 scope ({resource}/.default)",
+            )),
+            Some(resource) => Ok(Some(resource.to_owned())),
+            None => Ok(self.resource.clone()),
+        }
+    }
+
+    /// The `claims` parameter: the request's claims with the client capabilities merged in
+    /// (`{"access_token":{"xms_cc":{"values":["cp1"]}}}`, as MSAL sends them:
+    /// <https://learn.microsoft.com/en-us/entra/identity-platform/claims-challenge>).
+    fn claims(&self, requested: Option<&str>) -> Result<Option<String>, Error> {
+        merge_capabilities(requested, &self.capabilities)
+    }
+
     fn is_fresh(&self, entry: &CachedToken, now: f64) -> bool {
         entry.expires_at() as f64 - self.expiry_margin > now
     }
@@ -298,7 +466,16 @@ impl Inner {
         }
     }
 
-    async fn acquire(self: Arc<Self>, key: CacheKey, request: Grant) -> Result<AccessToken, Error> {
+    async fn acquire(
+        self: Arc<Self>,
+        key: CacheKey,
+        request: Grant,
+        fresh: bool,
+    ) -> Result<AccessToken, Error> {
+        if fresh {
+            let mut flight = self.join_or_start(key, request, Mode::Fresh);
+            return wait(&mut flight).await;
+        }
         let now = self.endpoint.clock.now();
         if let Some(entry) = self.cached(&key).await
             && self.is_fresh(&entry, now)
@@ -310,11 +487,7 @@ impl Inner {
             return Ok(AccessToken::from_cached(entry));
         }
         let mut flight = self.join_or_start(key, request, Mode::Acquire);
-        let outcome = match flight.wait_for(Option::is_some).await {
-            Ok(outcome) => outcome.clone(),
-            Err(_) => None,
-        };
-        outcome.unwrap_or(Err(Error::Abandoned))
+        wait(&mut flight).await
     }
 
     /// Joins the in-flight request for `key`, or starts one.
@@ -325,7 +498,17 @@ impl Inner {
         mode: Mode,
     ) -> tokio::sync::watch::Receiver<Outcome> {
         let inner = Arc::clone(self);
-        let name = key.as_str().to_owned();
+        // A fresh flight (claims, forced refresh) never joins one that may answer from the
+        // cache; fresh flights with the same claims share one request.
+        let name = match (mode, &request.claims) {
+            (Mode::Fresh, Some(claims)) => format!(
+                "{}#fresh:{}",
+                key.as_str(),
+                CacheKey::assertion_hash(claims)
+            ),
+            (Mode::Fresh, None) => format!("{}#fresh", key.as_str()),
+            _ => key.as_str().to_owned(),
+        };
         let (flight, joined) = self.flights.join_or_start(&name, move || async move {
             let outcome = inner.fly(&key, &request, mode).await;
             if let (Mode::Refresh, Err(e)) = (mode, &outcome) {
@@ -333,7 +516,7 @@ impl Inner {
             }
             outcome
         });
-        if joined == Joined::Existing && mode == Mode::Acquire {
+        if joined == Joined::Existing && mode != Mode::Refresh {
             Counters::bump(&self.endpoint.counters.coalesced);
         }
         flight
@@ -344,7 +527,7 @@ impl Inner {
         let now = self.endpoint.clock.now();
         if let Some(entry) = self.cached(key).await
             && self.is_fresh(&entry, now)
-            && (mode == Mode::Acquire || !Self::refresh_due(&entry, now))
+            && (mode == Mode::Acquire || (mode == Mode::Refresh && !Self::refresh_due(&entry, now)))
         {
             return Ok(AccessToken::from_cached(entry));
         }
@@ -362,6 +545,46 @@ impl Inner {
         }
         Ok(AccessToken::from_cached(entry))
     }
+}
+
+/// Waits for a flight's outcome.
+async fn wait(flight: &mut tokio::sync::watch::Receiver<Outcome>) -> Result<AccessToken, Error> {
+    let outcome = match flight.wait_for(Option::is_some).await {
+        Ok(outcome) => outcome.clone(),
+        Err(_) => None,
+    };
+    outcome.unwrap_or(Err(Error::Abandoned))
+}
+
+/// Merges client capabilities into a `claims` request: `access_token.xms_cc.values`.
+fn merge_capabilities(
+    requested: Option<&str>,
+    capabilities: &[String],
+) -> Result<Option<String>, Error> {
+    if capabilities.is_empty() {
+        return Ok(requested.map(str::to_owned));
+    }
+    let mut claims = match requested {
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => {
+                return Err(Error::InvalidRequest(
+                    "the claims request is not a JSON object",
+                ));
+            }
+        },
+        None => serde_json::Map::new(),
+    };
+    let access_token = claims
+        .entry("access_token")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    if let serde_json::Value::Object(access_token) = access_token {
+        access_token.insert(
+            "xms_cc".to_owned(),
+            serde_json::json!({ "values": capabilities }),
+        );
+    }
+    Ok(Some(serde_json::Value::Object(claims).to_string()))
 }
 
 impl fmt::Debug for ConfidentialClient {

@@ -2,97 +2,217 @@
 
 use crate::cache::CachedToken;
 
+/// Entra's On-Behalf-Of grant (RFC 7523 jwt-bearer with `requested_token_use=on_behalf_of`):
+/// <https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-on-behalf-of-flow>.
 const OBO_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-/// One token-endpoint request: a grant and its parameters.
+/// RFC 8693 §2.1 token exchange: <https://www.rfc-editor.org/rfc/rfc8693#section-2.1>.
+const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// RFC 8693 §3: the subject token is an access token; an access token is requested.
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// Options of one app-only or On-Behalf-Of token request, for
+/// [`acquire_token_for_client_with`](crate::ConfidentialClient::acquire_token_for_client_with)
+/// and
+/// [`acquire_token_on_behalf_of_with`](crate::ConfidentialClient::acquire_token_on_behalf_of_with).
+///
+/// ```
+/// use auth_client::TokenRequest;
+///
+/// // After the downstream API answered 401 with a claims challenge (CAE): a fresh token
+/// // that satisfies it, bypassing the cache.
+/// let request = TokenRequest::new(["api://s2s-example-api/.default"])
+///     .claims(r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#);
+/// # let _ = request;
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct TokenRequest {
+    pub(crate) scopes: Vec<String>,
+    pub(crate) resource: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) claims: Option<String>,
+    pub(crate) force_refresh: bool,
+}
+
+impl TokenRequest {
+    /// A request for `scopes` (each may hold several, separated by spaces).
+    pub fn new<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        TokenRequest {
+            scopes: scopes
+                .into_iter()
+                .flat_map(|s| {
+                    s.into()
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+            ..TokenRequest::default()
+        }
+    }
+
+    /// An RFC 8707 `resource` indicator for this request (overrides the builder's
+    /// [`resource`](crate::ConfidentialClientBuilder::resource)). Not for Entra: its v2
+    /// endpoint refuses `resource` (the scope names the resource), so the request fails with
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) there.
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// RFC 8693 `audience` of a token exchange (On-Behalf-Of with a provider other than
+    /// Entra; Keycloak names the target client this way). Ignored by other grants.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// A `claims` request (JSON): the claims challenge a resource API answered with (Conditional
+    /// Access, Continuous Access Evaluation). Such a request bypasses the cache, as MSAL's
+    /// `WithClaims` does; the new token replaces the cached one. Merged with the client
+    /// capabilities ([`client_capabilities`](crate::ConfidentialClientBuilder::client_capabilities)).
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.claims = Some(claims.into());
+        self
+    }
+
+    /// Skips the cache: always asks the token endpoint (MSAL's `WithForceRefresh`), and caches
+    /// the new token.
+    pub fn force_refresh(mut self) -> Self {
+        self.force_refresh = true;
+        self
+    }
+
+    /// The scopes.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// Whether the cache is skipped: a `claims` request or a forced refresh.
+    pub(super) fn bypasses_cache(&self) -> bool {
+        self.force_refresh || self.claims.is_some()
+    }
+}
+
+/// One token-endpoint request: a grant, its scopes, and the parameters every grant may carry.
 #[derive(Clone)]
-pub(super) enum Grant {
-    ClientCredentials {
-        scopes: Vec<String>,
-    },
+pub(super) struct Grant {
+    pub(super) kind: GrantKind,
+    pub(super) scopes: Vec<String>,
+    /// RFC 8707 `resource` (never for Entra).
+    pub(super) resource: Option<String>,
+    /// A `claims` request (JSON), client capabilities merged in.
+    pub(super) claims: Option<String>,
+}
+
+/// The grant and its own parameters.
+#[derive(Clone)]
+pub(super) enum GrantKind {
+    ClientCredentials,
+    /// Entra's On-Behalf-Of.
     OnBehalfOf {
         assertion: String,
-        scopes: Vec<String>,
+    },
+    /// RFC 8693 token exchange (On-Behalf-Of with other providers).
+    TokenExchange {
+        subject_token: String,
+        audience: Option<String>,
     },
     AuthorizationCode {
         code: String,
         redirect_uri: String,
         verifier: String,
-        scopes: Vec<String>,
-        resource: Option<String>,
     },
     Refresh {
         refresh_token: String,
-        scopes: Vec<String>,
-        resource: Option<String>,
     },
 }
 
 impl Grant {
+    /// A grant without `resource` or `claims`.
+    pub(super) fn new(kind: GrantKind, scopes: Vec<String>) -> Self {
+        Grant {
+            kind,
+            scopes,
+            resource: None,
+            claims: None,
+        }
+    }
+
     /// The grant's name in logs and error messages.
     pub(super) fn name(&self) -> &'static str {
-        match self {
-            Grant::ClientCredentials { .. } => "client_credentials",
-            Grant::OnBehalfOf { .. } => "on_behalf_of",
-            Grant::AuthorizationCode { .. } => "authorization_code",
-            Grant::Refresh { .. } => "refresh_token",
+        match self.kind {
+            GrantKind::ClientCredentials => "client_credentials",
+            GrantKind::OnBehalfOf { .. } => "on_behalf_of",
+            GrantKind::TokenExchange { .. } => crate::error::TOKEN_EXCHANGE,
+            GrantKind::AuthorizationCode { .. } => "authorization_code",
+            GrantKind::Refresh { .. } => "refresh_token",
         }
     }
 
     /// The requested scopes.
     pub(super) fn scopes(&self) -> &[String] {
-        match self {
-            Grant::ClientCredentials { scopes }
-            | Grant::OnBehalfOf { scopes, .. }
-            | Grant::AuthorizationCode { scopes, .. }
-            | Grant::Refresh { scopes, .. } => scopes,
-        }
+        &self.scopes
     }
 
     /// The grant's parameters (client authentication is added by the caller).
     pub(super) fn params(&self) -> Vec<(&'static str, String)> {
-        let scope = self.scopes().join(" ");
-        let mut p = Vec::with_capacity(8);
-        match self {
-            Grant::ClientCredentials { .. } => {
+        let scope = self.scopes.join(" ");
+        let mut p = Vec::with_capacity(10);
+        match &self.kind {
+            GrantKind::ClientCredentials => {
                 p.push(("grant_type", "client_credentials".to_owned()));
                 p.push(("scope", scope));
             }
-            Grant::OnBehalfOf { assertion, .. } => {
+            GrantKind::OnBehalfOf { assertion } => {
                 p.push(("grant_type", OBO_GRANT.to_owned()));
                 p.push(("assertion", assertion.clone()));
                 p.push(("requested_token_use", "on_behalf_of".to_owned()));
                 p.push(("scope", scope));
             }
-            Grant::AuthorizationCode {
+            GrantKind::TokenExchange {
+                subject_token,
+                audience,
+            } => {
+                p.push(("grant_type", TOKEN_EXCHANGE_GRANT.to_owned()));
+                p.push(("subject_token", subject_token.clone()));
+                p.push(("subject_token_type", ACCESS_TOKEN_TYPE.to_owned()));
+                p.push(("requested_token_type", ACCESS_TOKEN_TYPE.to_owned()));
+                if let Some(audience) = audience {
+                    p.push(("audience", audience.clone()));
+                }
+                if !scope.is_empty() {
+                    p.push(("scope", scope));
+                }
+            }
+            GrantKind::AuthorizationCode {
                 code,
                 redirect_uri,
                 verifier,
-                resource,
-                ..
             } => {
                 p.push(("grant_type", "authorization_code".to_owned()));
                 p.push(("code", code.clone()));
                 p.push(("redirect_uri", redirect_uri.clone()));
                 p.push(("code_verifier", verifier.clone()));
                 p.push(("scope", scope));
-                if let Some(resource) = resource {
-                    p.push(("resource", resource.clone()));
-                }
             }
-            Grant::Refresh {
-                refresh_token,
-                resource,
-                ..
-            } => {
+            GrantKind::Refresh { refresh_token } => {
                 p.push(("grant_type", "refresh_token".to_owned()));
                 p.push(("refresh_token", refresh_token.clone()));
                 if !scope.is_empty() {
                     p.push(("scope", scope));
                 }
-                if let Some(resource) = resource {
-                    p.push(("resource", resource.clone()));
-                }
             }
+        }
+        if let Some(resource) = &self.resource {
+            p.push(("resource", resource.clone()));
+        }
+        if let Some(claims) = &self.claims {
+            p.push(("claims", claims.clone()));
         }
         p
     }

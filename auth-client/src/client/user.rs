@@ -4,7 +4,7 @@
 use auth_layer::JwksCache;
 use aws_lc_rs::digest;
 
-use super::request::{Grant, split_scopes};
+use super::request::{Grant, GrantKind, split_scopes};
 use super::{ConfidentialClient, Inner};
 use crate::auth_code::{
     AuthCodeSession, AuthorizationRequest, AuthorizationResponse, AuthorizationUrl, ResponseMode,
@@ -89,7 +89,14 @@ impl ConfidentialClient {
         let challenge = random::b64url(digest::digest(&digest::SHA256, verifier.as_bytes()));
         let scopes = with_oidc_scopes(&request.scopes);
         let scope = scopes.join(" ");
+        if request.resource.is_some() && inner.endpoint.authority.is_entra() {
+            return Err(Error::InvalidRequest(
+                "Entra's v2 endpoint refuses the resource parameter: name the resource in the \
+                 scopes",
+            ));
+        }
         let resource = request.resource.clone().or_else(|| inner.resource.clone());
+        let claims = inner.claims(request.claims.as_deref())?;
         let mut params: Vec<(&str, &str)> = vec![
             ("client_id", &inner.endpoint.client_id),
             ("response_type", "code"),
@@ -107,7 +114,7 @@ impl ConfidentialClient {
             ("prompt", &request.prompt),
             ("login_hint", &request.login_hint),
             ("domain_hint", &request.domain_hint),
-            ("claims", &request.claims),
+            ("claims", &claims),
             ("resource", &resource),
         ];
         for (name, value) in &optional {
@@ -166,6 +173,7 @@ impl ConfidentialClient {
         if !state_ok {
             return Err(Error::StateMismatch);
         }
+        inner.check_response_issuer(response.iss()).await?;
         if let Some(body) = response.error_json() {
             let context = inner.endpoint.context("authorize", &session.scopes);
             if let Some(err) = ServerError::from_json(None, &body, context) {
@@ -173,13 +181,16 @@ impl ConfidentialClient {
             }
         }
         let code = response.code().ok_or(Error::MissingCode)?;
-        let request = Grant::AuthorizationCode {
-            code: code.to_owned(),
-            redirect_uri: session.redirect_uri.clone(),
-            verifier: session.code_verifier.clone(),
-            scopes: session.scopes.clone(),
-            resource: session.resource.clone(),
-        };
+        let mut request = Grant::new(
+            GrantKind::AuthorizationCode {
+                code: code.to_owned(),
+                redirect_uri: session.redirect_uri.clone(),
+                verifier: session.code_verifier.clone(),
+            },
+            session.scopes.clone(),
+        );
+        request.resource = session.resource.clone();
+        request.claims = inner.claims(None)?;
         let throttle_key = format!("auth-client/code/{}", sha256_b64(code));
         let now = inner.endpoint.clock.now();
         let response = inner
@@ -270,11 +281,20 @@ impl ConfidentialClient {
             sha256_b64(refresh_token.secret()),
             scopes.join(" ").to_ascii_lowercase()
         );
-        let request = Grant::Refresh {
-            refresh_token: refresh_token.secret().to_owned(),
-            scopes: scopes.clone(),
-            resource,
-        };
+        if resource.is_some() && inner.endpoint.authority.is_entra() {
+            return Err(Error::InvalidRequest(
+                "Entra's v2 endpoint refuses the resource parameter: name the resource in the \
+                 scopes",
+            ));
+        }
+        let mut request = Grant::new(
+            GrantKind::Refresh {
+                refresh_token: refresh_token.secret().to_owned(),
+            },
+            scopes.clone(),
+        );
+        request.resource = resource;
+        request.claims = inner.claims(None)?;
         let now = inner.endpoint.clock.now();
         let response = inner
             .endpoint
@@ -297,6 +317,26 @@ impl ConfidentialClient {
 }
 
 impl Inner {
+    /// RFC 9207 (<https://www.rfc-editor.org/rfc/rfc9207#section-2.4>): when the provider's
+    /// discovery advertises `authorization_response_iss_parameter_supported`, the callback must
+    /// carry `iss` equal to its issuer; an `iss` that is present is compared whether advertised
+    /// or not. Entra does not implement RFC 9207 (its discovery does not advertise it), so Entra
+    /// authorities skip the check.
+    async fn check_response_issuer(&self, iss: Option<&str>) -> Result<(), Error> {
+        if self.endpoint.authority.is_entra() {
+            return Ok(());
+        }
+        let endpoints = self.endpoint.endpoints().await?;
+        let Some(expected) = endpoints.issuer.as_deref() else {
+            return Ok(());
+        };
+        match iss {
+            Some(iss) if iss == expected => Ok(()),
+            None if !endpoints.iss_parameter_supported => Ok(()),
+            _ => Err(Error::IssuerMismatch),
+        }
+    }
+
     /// The keys of ID tokens: the configured cache, or one built on first use.
     async fn jwks(&self) -> Result<&JwksCache, Error> {
         self.jwks
