@@ -61,8 +61,9 @@ pub const DEFAULT_INSTANCE: &str = auth_layer::DEFAULT_INSTANCE;
 /// - **Single-flight**: concurrent identical requests (same key) share one token-endpoint call;
 ///   different keys never wait for each other.
 /// - **Resilience**: 5xx answers and connection failures are retried once after a jittered
-///   delay; a 429 (or 503 with `Retry-After`) is returned as [`Error::Throttled`], and no
-///   identical request is sent before its `Retry-After` time.
+///   delay; a 429, or any error with `Retry-After`, is returned as [`Error::Throttled`], and
+///   no identical request is sent before its `Retry-After` time (60 s when absent, as MSAL;
+///   also after a 5xx that persisted through the retry).
 /// - **Secrets**: the credential, tokens and codes never appear in `Debug` output, errors or
 ///   logs.
 ///
