@@ -530,6 +530,10 @@ impl Inner {
             && self.is_fresh(&entry, now)
             && (mode == Mode::Acquire || (mode == Mode::Refresh && !Self::refresh_due(&entry, now)))
         {
+            if mode == Mode::Acquire {
+                // The caller that started this flight is served from the cache after all.
+                Counters::bump(&self.endpoint.counters.cache_hits);
+            }
             return Ok(AccessToken::from_cached(entry));
         }
         if mode == Mode::Refresh {
