@@ -430,8 +430,14 @@ impl Inner {
     /// The `claims` parameter: the request's claims with the client capabilities merged in
     /// (`{"access_token":{"xms_cc":{"values":["cp1"]}}}`, as MSAL sends them:
     /// <https://learn.microsoft.com/en-us/entra/identity-platform/claims-challenge>).
+    /// Client capabilities are Entra's (`xms_cc`); other providers get the request's claims only.
     fn claims(&self, requested: Option<&str>) -> Result<Option<String>, Error> {
-        merge_capabilities(requested, &self.capabilities)
+        let capabilities: &[String] = if self.endpoint.authority.is_entra() {
+            &self.capabilities
+        } else {
+            &[]
+        };
+        merge_capabilities(requested, capabilities)
     }
 
     fn is_fresh(&self, entry: &CachedToken, now: f64) -> bool {
