@@ -246,16 +246,17 @@ pub fn spawn(listener: TcpListener, auth: &Authenticator) -> Running {
     Running::new(addr, stop)
 }
 
-/// Serves on `listener` until Ctrl-C (the binary).
-pub async fn serve_until_ctrl_c(
+/// Serves on `listener` until SIGTERM or Ctrl-C; requests in flight then finish (the binary).
+pub async fn serve_until_signal(
     listener: TcpListener,
     auth: &Authenticator,
 ) -> Result<(), tonic::transport::Error> {
     Server::builder()
         .add_routes(routes(auth))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener),
+            crate::server::shutdown_signal(),
+        )
         .await
 }
 

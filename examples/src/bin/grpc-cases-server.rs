@@ -16,7 +16,7 @@ async fn main() -> ExitCode {
         let auth = config.resource.authenticator().await?;
         let listener = examples::server::bind(config.listen).await?;
         tracing::info!(app = service::NAME, "gRPC on http://{}", config.listen);
-        service::serve_until_ctrl_c(listener, &auth).await?;
+        service::serve_until_signal(listener, &auth).await?;
         Ok(())
     }
     .await;
