@@ -62,7 +62,7 @@ async fn the_user_token_is_exchanged_for_one_addressed_to_the_downstream_api() {
 }
 
 #[tokio::test]
-async fn a_token_addressed_to_another_api_is_aadsts50013() {
+async fn a_token_addressed_to_another_api_is_an_invalid_user_assertion() {
     let idp = emulator().await;
     // The web app's token for the auth-code API, presented to the internal API's client.
     let web = client(&idp, "auth-code-client");
@@ -78,13 +78,21 @@ async fn a_token_addressed_to_another_api_is_aadsts50013() {
         err.is_invalid_grant() && !err.is_consent_required(),
         "{err}"
     );
-    assert_eq!(err.aadsts_codes(), [50013]);
+    // Entra answers AADSTS500131 (audience mismatch); older emulators answered 50013.
+    assert!(err.is_invalid_user_assertion(), "{err}");
+    assert!(
+        err.aadsts_codes() == [500131] || err.aadsts_codes() == [50013],
+        "{err}"
+    );
     let text = err.to_string();
     assert!(
         text.starts_with("on_behalf_of token request of app 7708b120"),
         "{text}"
     );
-    assert!(text.contains("addressed to this API"), "{text}");
+    assert!(
+        text.contains("addressed to this API") || text.contains("addressed to another app"),
+        "{text}"
+    );
     assert!(!text.contains(foreign.secret()));
 }
 
@@ -201,4 +209,49 @@ async fn obo_cache_keys_hash_the_assertion() {
     );
     assert!(!key.as_str().contains("payload"));
     assert_eq!(key.inbound_assertion_hash().map(str::len), Some(43));
+}
+
+#[tokio::test]
+async fn a_token_the_downstream_api_rejected_is_replaced_not_served_until_it_expires() {
+    let idp = emulator().await;
+    let token_a = token_a(&idp).await;
+    let middle = builder(&idp, "obo-example-internal-api")
+        .client_capabilities(["cp1"])
+        .build()
+        .unwrap();
+    let first = middle
+        .acquire_token_on_behalf_of(&token_a, &[SHARED_READ])
+        .await
+        .unwrap();
+    // The downstream API refused `first` (revocation): drop it, the next call exchanges again.
+    middle
+        .remove_cached_obo_token(&token_a, &[SHARED_READ])
+        .await
+        .unwrap();
+    let second = middle
+        .acquire_token_on_behalf_of(&token_a, &[SHARED_READ])
+        .await
+        .unwrap();
+    assert_eq!(obo_requests(&idp), 2);
+    // Or in one step, with the API's claims challenge (CAE): the cache is bypassed.
+    let challenge = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+    let third = middle
+        .acquire_token_on_behalf_of_with(
+            &token_a,
+            &auth_client::TokenRequest::new([SHARED_READ]).claims(challenge),
+        )
+        .await
+        .unwrap();
+    assert_eq!(obo_requests(&idp), 3);
+    let cached = middle
+        .acquire_token_on_behalf_of(&token_a, &[SHARED_READ])
+        .await
+        .unwrap();
+    assert_eq!(
+        cached.secret(),
+        third.secret(),
+        "the fresh token replaced the cached one"
+    );
+    assert_eq!(obo_requests(&idp), 3);
+    let _ = (first, second);
 }
