@@ -878,22 +878,24 @@ fn rule_29_id_tokens_are_not_access_tokens() {
             "{claim}"
         );
     }
-    // Addressed to this app's client id with neither scp nor roles.
-    let bare = TokenBuilder::delegated()
-        .remove("scp")
-        .remove("azp")
-        .remove("azpacr")
+    // No nonce, but no client either: Entra access tokens always name theirs (azp / appid), ID
+    // tokens never do.
+    let bare = TokenBuilder::id_token().remove("nonce").sign();
+    assert_eq!(
+        check(&bare).unwrap_err(),
+        ValidationError::MissingClaim("azp")
+    );
+    let v1 = TokenBuilder::delegated()
+        .v1()
+        .remove("appid")
+        .remove("appidacr")
         .sign();
-    assert_eq!(check(&bare).unwrap_err(), ValidationError::IdToken);
-    // The audience comparison strips one trailing '/', so this rule must too (found by fuzzing).
-    let slashed = TokenBuilder::delegated()
-        .audience(&format!("{API_CLIENT_ID}/"))
-        .remove("scp")
-        .remove("azp")
-        .remove("azpacr")
-        .sign();
-    assert_eq!(check(&slashed).unwrap_err(), ValidationError::IdToken);
-    // An app-only token without roles (no admin consent) is still an access token when it says so.
+    assert_eq!(
+        check(&v1).unwrap_err(),
+        ValidationError::MissingClaim("appid")
+    );
+    // An app-only token without roles (no admin consent) is a valid app token, in Entra's
+    // default shape (no idtyp): it gets 403 at a role gate, not 401.
     let no_consent = TokenBuilder::app().remove("roles").sign();
     let claims = check(&no_consent).unwrap();
     assert_eq!(claims.kind(), TokenKind::App);
@@ -902,7 +904,7 @@ fn rule_29_id_tokens_are_not_access_tokens() {
 
 // 30 (classification, used by the layers): the kind rule.
 #[test]
-fn token_kind_follows_idtyp_then_scp() {
+fn token_kind_follows_idtyp_then_scp_then_oid_equal_to_sub() {
     assert_eq!(
         check(&TokenBuilder::delegated().idtyp("user").sign())
             .unwrap()
@@ -944,8 +946,11 @@ fn plain_oidc_issuers_are_compared_exactly() {
         .audience("account")
         .build()
         .unwrap();
+    // RFC 9068 shape (the default profile for exact issuers).
     let token = TokenBuilder::delegated()
         .claim("iss", json!("https://idp.example.com/realms/demo"))
+        .header("typ", json!("at+jwt"))
+        .claim("client_id", json!("web"))
         .audience("account")
         .remove("tid")
         .sign();
