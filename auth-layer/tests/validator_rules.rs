@@ -108,6 +108,47 @@ fn rule_03_hmac_alg_confusion_is_rejected() {
     }
 }
 
+/// The testkit's rsa-a key, its JWK declaring `alg`.
+fn key_declaring(alg: &str) -> KeySet {
+    let jwks =
+        json!({"keys": [TestKey::rsa_a().jwk_with(|k| { k.insert("alg".into(), json!(alg)); })]});
+    KeySet::from_jwks_json(jwks.to_string().as_bytes()).unwrap()
+}
+
+// Issue 13: a JWK without `alg` verifies its family's default algorithm only (RS256 for RSA),
+// not every algorithm the allow-list admits.
+#[test]
+fn a_jwk_without_alg_verifies_only_the_family_default_algorithm() {
+    let v = validator_allowing(&[Algorithm::RS256, Algorithm::PS256]);
+    let ps256 = TokenBuilder::delegated().alg("PS256").sign();
+    assert_eq!(
+        v.validate(&ps256, &default_keyset()).unwrap_err(),
+        ValidationError::KeyAlgorithmMismatch(Algorithm::PS256)
+    );
+    assert!(v.validate(&ps256, &key_declaring("PS256")).is_ok());
+    let rs256 = TokenBuilder::delegated().sign();
+    assert!(v.validate(&rs256, &default_keyset()).is_ok());
+}
+
+// Issue 13: RSA keys with an exponent below 65537 or even are dropped at load, with the reason.
+#[test]
+fn rsa_jwks_with_a_small_or_even_exponent_are_dropped_with_the_reason() {
+    for e in ["Aw", "AQAC"] {
+        let jwk = TestKey::rsa_a().jwk_with(|k| {
+            k.insert("e".into(), json!(e));
+        });
+        let good = TestKey::rsa_b().jwk();
+        let keys =
+            KeySet::from_jwks_json(json!({"keys": [jwk, good]}).to_string().as_bytes()).unwrap();
+        assert_eq!(keys.len(), 1, "{e}");
+        assert_eq!(
+            keys.dropped()[0].reason,
+            auth_layer::jwks::DropReason::RsaExponent,
+            "{e}"
+        );
+    }
+}
+
 // 4. alg outside the allow-list (default RS256 only).
 #[test]
 fn rule_04_algorithm_outside_allow_list_is_rejected() {
@@ -120,10 +161,11 @@ fn rule_04_algorithm_outside_allow_list_is_rejected() {
         );
     }
     // The same tokens pass once allowed: it is the allow-list that refused them.
+    // (A key without `alg` verifies RS256 only, so each key here declares its algorithm.)
     let v = validator_allowing(&[Algorithm::RS384, Algorithm::RS512, Algorithm::PS256]);
     for alg in ["RS384", "RS512", "PS256"] {
         let token = TokenBuilder::delegated().alg(alg).sign();
-        assert!(v.validate(&token, &default_keyset()).is_ok(), "{alg}");
+        assert!(v.validate(&token, &key_declaring(alg)).is_ok(), "{alg}");
     }
     let token = TokenBuilder::delegated().alg("RS256").sign();
     assert_eq!(
