@@ -832,6 +832,22 @@ mod tests {
     }
 
     #[test]
+    fn a_tenant_list_and_any_tenant_are_refused_together() {
+        let tid = "8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10";
+        for b in [
+            Validator::builder().tenant_id(tid).any_tenant(),
+            Validator::builder()
+                .tenant_filter(|_| true)
+                .tenant_ids([tid]),
+        ] {
+            assert_eq!(
+                b.audience("a").build().unwrap_err(),
+                BuildError::ConflictingTenants
+            );
+        }
+    }
+
+    #[test]
     fn authority_sets_instance_and_tenant() {
         let v = Validator::builder()
             .authority("http://127.0.0.1:9/8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10/v2.0")
