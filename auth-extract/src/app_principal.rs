@@ -1,15 +1,11 @@
 //! [`AppPrincipal`]: an application calling as itself with an app-only token.
 
-use auth_layer::{Authenticator, Claims, Principal, Strs, TokenKind};
+use auth_layer::{Authenticator, Claims, Principal, Require, Strs, TokenKind};
 use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
-use crate::rejection::{AuthRejection, insufficient};
+use crate::rejection::AuthRejection;
 use crate::resolve;
-
-/// Why a delegated token is refused where an application is required.
-pub(crate) const NEEDS_APP: &str =
-    "this route needs an app-only token; a delegated (user) token is not accepted";
 
 /// An application calls as itself, no user present (client credentials flow,
 /// service-to-service): a valid *app-only* token, whose permissions are `roles`.
@@ -159,6 +155,8 @@ fn from_principal<S>(principal: Principal, state: &S) -> Result<AppPrincipal, Au
 where
     Authenticator: FromRef<S>,
 {
-    AppPrincipal::try_from(principal)
-        .map_err(|_| resolve::refuse(state, insufficient(Vec::new(), NEEDS_APP)))
+    Require::application()
+        .check(&principal)
+        .map_err(|e| resolve::refuse(state, e))?;
+    Ok(AppPrincipal { principal })
 }

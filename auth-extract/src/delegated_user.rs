@@ -1,15 +1,11 @@
 //! [`DelegatedUser`]: the signed-in user behind a delegated token.
 
-use auth_layer::{Authenticator, Claims, Principal, Scopes, Strs, TokenKind};
+use auth_layer::{Authenticator, Claims, Principal, Require, Scopes, Strs, TokenKind};
 use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
-use crate::rejection::{AuthRejection, insufficient};
+use crate::rejection::AuthRejection;
 use crate::resolve;
-
-/// Why an app-only token is refused where a user is required.
-pub(crate) const NEEDS_DELEGATED: &str =
-    "this route needs a delegated (user) token; an app-only token is not accepted";
 
 /// A user signed in and a client application calls for them (authorization code flow or
 /// On-Behalf-Of): a valid *delegated* token (`scp`).
@@ -21,7 +17,7 @@ pub(crate) const NEEDS_DELEGATED: &str =
 ///
 /// Refusals ([`AuthRejection`]): no token 401, malformed request 400, invalid token 401
 /// `invalid_token`, and an app-only token 403 `insufficient_scope` ("this route needs a
-/// delegated (user) token").
+/// token issued to a signed-in user").
 ///
 /// `Option<DelegatedUser>` serves anonymous callers too: `None` without credentials; an invalid
 /// token is still 401, and an app-only token still 403 (a caller that is present but of the
@@ -184,6 +180,8 @@ fn from_principal<S>(principal: Principal, state: &S) -> Result<DelegatedUser, A
 where
     Authenticator: FromRef<S>,
 {
-    DelegatedUser::try_from(principal)
-        .map_err(|_| resolve::refuse(state, insufficient(Vec::new(), NEEDS_DELEGATED)))
+    Require::user()
+        .check(&principal)
+        .map_err(|e| resolve::refuse(state, e))?;
+    Ok(DelegatedUser { principal })
 }

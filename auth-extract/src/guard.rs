@@ -6,19 +6,12 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use auth_layer::{Authenticator, Principal, TokenKind};
+use auth_layer::{Authenticator, Principal, Require};
 use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
-use crate::app_principal::NEEDS_APP;
-use crate::rejection::{AuthRejection, insufficient};
+use crate::rejection::AuthRejection;
 use crate::{AppPrincipal, DelegatedUser, resolve};
-
-/// Why an app-only token is refused by a scope guard.
-const APP_HAS_NO_SCOPES: &str =
-    "this route needs a delegated (user) token; an app-only token has no scopes";
-const MISSING_SCOPE: &str = "the token lacks a required scope";
-const MISSING_ROLE: &str = "the token lacks a required role";
 
 /// A delegated permission (an `scp` value) as a type, for [`Scope<S>`]. Define one with
 /// [`scope!`](crate::scope!).
@@ -201,14 +194,9 @@ impl<S: ScopeName> Scope<S> {
     where
         Authenticator: FromRef<St>,
     {
-        let refuse =
-            |reason| resolve::refuse(state, insufficient(vec![S::NAME.to_owned()], reason));
-        if principal.kind() != TokenKind::Delegated {
-            return Err(refuse(APP_HAS_NO_SCOPES));
-        }
-        if !principal.scopes().contains(S::NAME) {
-            return Err(refuse(MISSING_SCOPE));
-        }
+        Require::scopes_any([S::NAME])
+            .check(&principal)
+            .map_err(|e| resolve::refuse(state, e))?;
         Ok(Self {
             user: DelegatedUser { principal },
             scope: PhantomData,
@@ -345,14 +333,9 @@ impl<R: RoleName> Role<R> {
     where
         Authenticator: FromRef<St>,
     {
-        let refuse =
-            |reason| resolve::refuse(state, insufficient(vec![R::NAME.to_owned()], reason));
-        if principal.kind() != TokenKind::App {
-            return Err(refuse(NEEDS_APP));
-        }
-        if !principal.has_role(R::NAME) {
-            return Err(refuse(MISSING_ROLE));
-        }
+        Require::roles_any([R::NAME])
+            .check(&principal)
+            .map_err(|e| resolve::refuse(state, e))?;
         Ok(Self {
             app: AppPrincipal { principal },
             role: PhantomData,

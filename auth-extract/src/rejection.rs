@@ -55,7 +55,7 @@ use http::StatusCode;
 ///     .unwrap_err();
 /// assert_eq!(rejection.status(), StatusCode::FORBIDDEN);
 /// assert!(matches!(rejection.error(), AuthError::InsufficientScope(_)));
-/// assert_eq!(rejection.body_text(), "this route needs a delegated (user) token; an app-only token is not accepted");
+/// assert_eq!(rejection.body_text(), "this route needs a token issued to a signed-in user; an application's own token is not accepted");
 ///
 /// let res = rejection.into_response();
 /// assert_eq!(res.status(), StatusCode::FORBIDDEN);

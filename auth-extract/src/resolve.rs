@@ -20,10 +20,16 @@ where
     Authenticator: FromRef<S>,
     S: Send + Sync,
 {
-    if let Some(principal) = parts.extensions.get::<Principal>() {
+    let auth = Authenticator::from_ref(state);
+    // Only a principal of the state's own authenticator is trusted; one made by another
+    // (another tenant set, audience or profile) means the token is validated again here.
+    if let Some(principal) = parts
+        .extensions
+        .get::<Principal>()
+        .filter(|p| p.is_from(&auth))
+    {
         return Ok(Some(principal.clone()));
     }
-    let auth = Authenticator::from_ref(state);
     let token = match bearer_token_from_parts(parts) {
         Ok(token) => token,
         Err(AuthError::MissingCredentials) => return Ok(None),

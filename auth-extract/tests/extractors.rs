@@ -276,7 +276,7 @@ async fn app_token_to_delegated_user_is_403_without_a_scope_parameter() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         www(&res),
-        "Bearer error=\"insufficient_scope\", error_description=\"this route needs a delegated (user) token; an app-only token is not accepted\""
+        "Bearer error=\"insufficient_scope\", error_description=\"this route needs a token issued to a signed-in user; an application's own token is not accepted\""
     );
 }
 
@@ -287,7 +287,7 @@ async fn delegated_token_to_app_principal_is_403() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         www(&res),
-        "Bearer error=\"insufficient_scope\", error_description=\"this route needs an app-only token; a delegated (user) token is not accepted\""
+        "Bearer error=\"insufficient_scope\", error_description=\"this route needs an application's own token; a token issued to a signed-in user is not accepted\""
     );
 }
 
@@ -349,7 +349,7 @@ async fn scope_guard_refuses_app_tokens_naming_the_scope() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let challenge = www(&res);
     assert!(
-        challenge.contains("app-only token has no scopes"),
+        challenge.contains("needs a token issued to a signed-in user"),
         "{challenge}"
     );
     assert!(challenge.ends_with("scope=\"Case.Create\""), "{challenge}");
@@ -384,7 +384,10 @@ async fn role_guard_refuses_delegated_tokens_naming_the_role() {
     let res = send(&app, "/files", Some(&TokenBuilder::delegated().sign())).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let challenge = www(&res);
-    assert!(challenge.contains("needs an app-only token"), "{challenge}");
+    assert!(
+        challenge.contains("needs an application's own token"),
+        "{challenge}"
+    );
     assert!(challenge.ends_with("scope=\"Files.Write\""), "{challenge}");
 }
 
@@ -682,7 +685,7 @@ async fn wrong_kind_after_a_layer_is_refused_with_the_authenticators_challenge()
     assert_eq!(doc["status"], 403);
     assert_eq!(
         doc["detail"],
-        "this route needs a delegated (user) token; an app-only token is not accepted"
+        "this route needs a token issued to a signed-in user; an application's own token is not accepted"
     );
 }
 
@@ -694,7 +697,7 @@ async fn rejection_status_and_body_text_match_the_response() {
         (
             Some(TokenBuilder::app().sign()),
             StatusCode::FORBIDDEN,
-            "this route needs a delegated (user) token; an app-only token is not accepted",
+            "this route needs a token issued to a signed-in user; an application's own token is not accepted",
         ),
     ];
     for (token, status, body_text) in cases {

@@ -38,7 +38,12 @@ pub struct Authenticator {
     inner: Arc<Inner>,
 }
 
+/// The next [`Authenticator`]'s id (0 means "no authenticator").
+static NEXT_AUTHENTICATOR_ID: AtomicU64 = AtomicU64::new(1);
+
 struct Inner {
+    /// Stamped on every principal this authenticator produces (provenance).
+    id: u64,
     validator: Validator,
     jwks: JwksCache,
     verified: Option<VerifiedTokenCache>,
@@ -142,11 +147,17 @@ impl Authenticator {
     }
 
     fn remember(&self, token: &str, claims: crate::Claims) -> Principal {
-        let principal = Principal::new(claims);
+        let principal = Principal::issued_by(claims, self.inner.id);
         if let Some(cache) = &self.inner.verified {
             cache.insert(token, &principal);
         }
         principal
+    }
+
+    /// This authenticator's identity, shared by its clones: stamped on each [`Principal`] it
+    /// produces (see [`Principal::is_from`]).
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
     }
 
     /// How refusals are rendered.
@@ -306,6 +317,13 @@ impl AuthenticatorBuilder {
             self.keys = Some(KeySource::Discovery(issuer.clone()));
         }
         self.validator = self.validator.issuer(issuer);
+        self
+    }
+
+    /// The provider profile that classifies tokens (see [`Profile`](crate::Profile)); default:
+    /// `entra` for Entra issuers, `rfc9068` for every other issuer.
+    pub fn profile(mut self, profile: crate::Profile) -> Self {
+        self.validator = self.validator.profile(profile);
         self
     }
 
@@ -493,6 +511,7 @@ impl Authenticator {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                id: NEXT_AUTHENTICATOR_ID.fetch_add(1, Ordering::Relaxed),
                 validator,
                 jwks,
                 verified: verified.map(VerifiedTokenCache::new),

@@ -47,8 +47,24 @@ pub fn bearer_token<'h>(headers: &'h HeaderMap, uri: &Uri) -> Result<&'h str, Au
             "the Authorization header is not visible ASCII",
         ));
     };
+    // An empty value is a malformed request, not an absent one (RFC 6750 §3.1
+    // `invalid_request`: https://www.rfc-editor.org/rfc/rfc6750#section-3.1).
+    if value.trim_matches([' ', '\t']).is_empty() {
+        return Err(AuthError::InvalidRequest(
+            "the Authorization header is empty",
+        ));
+    }
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
+        // `Bearer<TAB>token`: RFC 6750 §2.1 separates the scheme by one space (`1*SP`).
+        if scheme
+            .split_once('\t')
+            .is_some_and(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+        {
+            return Err(AuthError::InvalidRequest(
+                "the bearer scheme must be followed by a space",
+            ));
+        }
         return Err(AuthError::MissingCredentials);
     }
     let token = rest.trim_matches(' ');
@@ -103,6 +119,23 @@ mod tests {
         }
         let uri: Uri = uri.parse().unwrap();
         bearer_token(&map, &uri).map(str::to_owned)
+    }
+
+    #[test]
+    fn an_empty_value_or_a_tab_after_bearer_is_invalid_request() {
+        for value in ["", " ", "Bearer\tabc.def.ghi", "bearer\t abc"] {
+            assert!(
+                matches!(
+                    extract(&[("authorization", value)], "/"),
+                    Err(AuthError::InvalidRequest(_))
+                ),
+                "{value:?}"
+            );
+        }
+        assert_eq!(
+            extract(&[("authorization", "Basic\tabc")], "/"),
+            Err(AuthError::MissingCredentials)
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::{ErrorCode, ValidationError};
@@ -117,6 +117,7 @@ impl AuthError {
             h.insert("grpc-status", HeaderValue::from(self.grpc_code()));
             h.insert("grpc-message", grpc_message(self.description()));
             h.insert(WWW_AUTHENTICATE, www);
+            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             return res;
         }
         let status = self.status();
@@ -139,6 +140,10 @@ impl AuthError {
         };
         *res.status_mut() = status;
         res.headers_mut().insert(WWW_AUTHENTICATE, www);
+        // A refusal depends on the request's credentials: no cache may store it and serve it
+        // to another caller (RFC 9111 §5.2.2.5).
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         res
     }
 }

@@ -12,15 +12,10 @@ use crate::json::{self, Captured, JsonError, Number};
 
 /// Whether a user is present behind a token.
 ///
-/// The rule, in order (documented in the guide's security model):
-/// 1. `idtyp` decides when present: `app` ⇒ [`TokenKind::App`], `user` ⇒
-///    [`TokenKind::Delegated`]. Entra emits it when the `idtyp` optional claim is configured on
-///    the API's app registration, which we recommend.
-/// 2. Otherwise a non-empty `scp` ⇒ delegated (Entra puts delegated permissions in `scp` and
-///    application permissions in `roles`).
-/// 3. Otherwise a non-empty RFC 9068 `scope` ⇒ delegated, unless `sub` equals the calling client
-///    (RFC 9068's client-credentials shape) ⇒ app.
-/// 4. Otherwise ⇒ app-only.
+/// The validator's [`Profile`](crate::Profile) decides, on positive evidence only: each provider
+/// has its own rule (see [`Profile`](crate::Profile) and the guide's security model), and a
+/// token that no rule classifies is refused with [`ValidationError::Unclassified`]; it is never
+/// defaulted to either kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TokenKind {
     /// A user signed in and a client acts for them (authorization code, On-Behalf-Of).
@@ -377,7 +372,16 @@ pub struct Claims {
     scopes: Scopes,
     /// A range of `lists`.
     roles: Span,
+    /// The calling client, as the profile reads it (set by the profile, `Profile::classify`).
     client_id: Option<Span>,
+    /// The claims that may name the client, for the profile to choose from.
+    client_claims: ClientClaims,
+    /// Okta's `uid` (the user's id; user tokens only).
+    uid: Option<Span>,
+    /// Auth0's `gty` (grant type).
+    gty: Option<Span>,
+    /// `scp` was present and non-empty.
+    has_scp: bool,
     client_auth_method: Option<Span>,
     version: Option<Span>,
     uti: Option<Span>,
@@ -388,6 +392,10 @@ pub struct Claims {
     xms_cc: Span,
     groups: GroupsRepr,
     kind: TokenKind,
+    /// Where an app-only token's permissions are (set by the profile, `Profile::classify`).
+    app_permissions: AppPermissions,
+    /// Which profile classified the token.
+    profile: &'static str,
     key_id: Arc<str>,
     /// `nonce`, `c_hash` or `at_hash` is present: an ID token's claims.
     pub(crate) id_token_claims: bool,
@@ -471,7 +479,9 @@ impl Claims {
     pub fn has_role(&self, role: &str) -> bool {
         self.roles().contains(role)
     }
-    /// The calling client application: `azp` (v2), `client_id` (RFC 9068) or `appid` (v1).
+    /// The calling client application, as the validator's [`Profile`](crate::Profile) reads
+    /// it: Entra `azp` (v2) or `appid` (v1), RFC 9068 `client_id`, Okta `cid`, Auth0 and
+    /// Keycloak `azp`.
     pub fn client_id(&self) -> Option<&str> {
         self.opt(self.client_id)
     }
@@ -512,6 +522,32 @@ impl Claims {
     pub fn kind(&self) -> TokenKind {
         self.kind
     }
+    /// The name of the [`Profile`](crate::Profile) that classified the token (`entra`,
+    /// `rfc9068`, `okta`, `auth0`, `keycloak` or a custom profile's name).
+    pub fn profile(&self) -> &str {
+        self.profile
+    }
+    /// Whether the token grants `permission`, whatever the provider calls it: a delegated
+    /// token's scopes (`scp` / `scope`); an app-only token's application permissions, which are
+    /// `roles` for Entra and the `scope` (or Okta's `scp`) for RFC 9068-style providers (a
+    /// custom profile reads both).
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.permissions().any(|p| p == permission)
+    }
+    /// The permissions [`has_permission`](Self::has_permission) reads, in token order.
+    pub fn permissions(&self) -> impl Iterator<Item = &str> {
+        let (scopes, roles) = match (self.kind, self.app_permissions) {
+            (TokenKind::Delegated, _) | (TokenKind::App, AppPermissions::Scopes) => (true, false),
+            (TokenKind::App, AppPermissions::Roles) => (false, true),
+            (TokenKind::App, AppPermissions::RolesAndScopes) => (true, true),
+        };
+        let scopes = scopes.then(|| self.scopes.iter());
+        let roles = roles.then(|| self.roles().iter());
+        roles
+            .into_iter()
+            .flatten()
+            .chain(scopes.into_iter().flatten())
+    }
     /// The `kid` (or `x5t`) of the key that verified the token.
     pub fn key_id(&self) -> &str {
         &self.key_id
@@ -542,6 +578,7 @@ impl fmt::Debug for Claims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Claims")
             .field("kind", &self.kind)
+            .field("profile", &self.profile)
             .field("issuer", &self.issuer())
             .field("audiences", &self.audiences())
             .field("tenant_id", &self.tenant_id())
@@ -552,6 +589,88 @@ impl fmt::Debug for Claims {
             .field("expires_at", &self.expires_at)
             .field("key_id", &self.key_id())
             .finish_non_exhaustive()
+    }
+}
+
+/// The claims that may name the calling client; the profile picks one.
+#[derive(Clone, Copy, Debug, Default)]
+struct ClientClaims {
+    azp: Option<Span>,
+    client_id: Option<Span>,
+    client_id_legacy: Option<Span>,
+    appid: Option<Span>,
+    cid: Option<Span>,
+}
+
+/// A claim that names the calling client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientClaim {
+    /// `azp` (Entra v2, OIDC, Auth0, Keycloak).
+    Azp,
+    /// `client_id` (RFC 9068, Keycloak service accounts).
+    ClientId,
+    /// `clientId` (Keycloak service accounts before version 21).
+    ClientIdLegacy,
+    /// `appid` (Entra v1).
+    Appid,
+    /// `cid` (Okta).
+    Cid,
+}
+
+/// Where an app-only token's permissions are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AppPermissions {
+    /// `scope` / `scp` (RFC 9068-style providers).
+    Scopes,
+    /// `roles` (Entra application permissions).
+    Roles,
+    /// Both (custom profiles).
+    RolesAndScopes,
+}
+
+/// What classification reads and sets; only the validator's profiles use it.
+impl Claims {
+    pub(crate) fn client_claim(&self, which: ClientClaim) -> Option<&str> {
+        let c = &self.client_claims;
+        self.opt(match which {
+            ClientClaim::Azp => c.azp,
+            ClientClaim::ClientId => c.client_id,
+            ClientClaim::ClientIdLegacy => c.client_id_legacy,
+            ClientClaim::Appid => c.appid,
+            ClientClaim::Cid => c.cid,
+        })
+    }
+    pub(crate) fn uid(&self) -> Option<&str> {
+        self.opt(self.uid)
+    }
+    pub(crate) fn gty(&self) -> Option<&str> {
+        self.opt(self.gty)
+    }
+    /// `scp` is present and non-empty.
+    pub(crate) fn has_scp(&self) -> bool {
+        self.has_scp
+    }
+    /// Sets the calling client to the value of `which` (none when it is absent).
+    pub(crate) fn set_client(&mut self, which: Option<ClientClaim>) {
+        let c = &self.client_claims;
+        self.client_id = which.and_then(|w| match w {
+            ClientClaim::Azp => c.azp,
+            ClientClaim::ClientId => c.client_id,
+            ClientClaim::ClientIdLegacy => c.client_id_legacy,
+            ClientClaim::Appid => c.appid,
+            ClientClaim::Cid => c.cid,
+        });
+    }
+    /// Records the profile's verdict.
+    pub(crate) fn set_kind(
+        &mut self,
+        kind: TokenKind,
+        app_permissions: AppPermissions,
+        profile: &'static str,
+    ) {
+        self.kind = kind;
+        self.app_permissions = app_permissions;
+        self.profile = profile;
     }
 }
 
@@ -571,7 +690,11 @@ enum Member {
     Upn,
     Azp,
     ClientId,
+    ClientIdLegacy,
     Appid,
+    Cid,
+    Uid,
+    Gty,
     Azpacr,
     Appidacr,
     Ver,
@@ -612,7 +735,11 @@ fn wanted(name: &str) -> Option<Member> {
         "upn" => C::Upn,
         "azp" => C::Azp,
         "client_id" => C::ClientId,
+        "clientId" => C::ClientIdLegacy,
         "appid" => C::Appid,
+        "cid" => C::Cid,
+        "uid" => C::Uid,
+        "gty" => C::Gty,
         "azpacr" => C::Azpacr,
         "appidacr" => C::Appidacr,
         "ver" => C::Ver,
@@ -678,7 +805,11 @@ struct Builder<'p> {
     upn: Option<Span>,
     azp: Option<Span>,
     client_id: Option<Span>,
+    client_id_legacy: Option<Span>,
     appid: Option<Span>,
+    cid: Option<Span>,
+    uid: Option<Span>,
+    gty: Option<Span>,
     azpacr: Option<Span>,
     appidacr: Option<Span>,
     version: Option<Span>,
@@ -714,7 +845,11 @@ impl<'p> Builder<'p> {
             upn: None,
             azp: None,
             client_id: None,
+            client_id_legacy: None,
             appid: None,
+            cid: None,
+            uid: None,
+            gty: None,
             azpacr: None,
             appidacr: None,
             version: None,
@@ -833,9 +968,16 @@ impl<'p> Builder<'p> {
             C::Upn => self.upn = self.string(v, "upn"),
             C::Azp => self.azp = self.string(v, "azp"),
             C::ClientId => self.client_id = self.string(v, "client_id"),
+            C::ClientIdLegacy => self.client_id_legacy = self.string(v, "clientId"),
             C::Appid => self.appid = self.string(v, "appid"),
+            C::Cid => self.cid = self.string(v, "cid"),
+            C::Uid => self.uid = self.string(v, "uid"),
+            C::Gty => self.gty = self.string(v, "gty"),
             C::Azpacr => self.azpacr = self.string(v, "azpacr"),
             C::Appidacr => self.appidacr = self.string(v, "appidacr"),
+            // Entra sends `"1.0"` / `"2.0"`; Okta sends the number `1`, which names no Entra
+            // version (https://developer.okta.com/docs/api/openapi/oktaoauth/guides/overview/).
+            C::Ver if matches!(v, Captured::Num(_)) => {}
             C::Ver => self.version = self.string(v, "ver"),
             C::Uti => self.uti = self.string(v, "uti"),
             C::Idtyp => self.idtyp = self.string(v, "idtyp"),
@@ -887,7 +1029,6 @@ impl<'p> Builder<'p> {
         let expires_at = self
             .expires_at
             .ok_or(ValidationError::MissingClaim("exp"))?;
-        let client_id = self.azp.or(self.client_id).or(self.appid);
         let groups = match (self.groups, self.overage) {
             (Some(list), _) => GroupsRepr::Listed(list),
             (None, true) => GroupsRepr::Overage,
@@ -895,23 +1036,6 @@ impl<'p> Builder<'p> {
         };
         let scp = self.scp.map(|s| self.scopes(s));
         let has_scp = scp.as_ref().is_some_and(|s| !s.is_empty());
-        let has_scope = || {
-            self.scope
-                .is_some_and(|s| self.resolve(s).split(' ').any(|p| !p.is_empty()))
-        };
-        let subject = self.subject.map(|s| self.resolve(s));
-        let kind = match self.idtyp.map(|s| self.resolve(s)) {
-            Some("app") => TokenKind::App,
-            Some("user") => TokenKind::Delegated,
-            Some(_) => return Err(ValidationError::InvalidClaim("idtyp")),
-            None if has_scp => TokenKind::Delegated,
-            None if has_scope()
-                && (subject.is_none() || subject != client_id.map(|s| self.resolve(s))) =>
-            {
-                TokenKind::Delegated
-            }
-            None => TokenKind::App,
-        };
         let scopes = match (scp, self.scope) {
             (Some(scp), _) => scp,
             (None, Some(scope)) => Scopes::parse_str(self.resolve(scope)),
@@ -934,7 +1058,17 @@ impl<'p> Builder<'p> {
             upn: self.upn,
             scopes,
             roles: self.roles,
-            client_id,
+            client_id: None,
+            client_claims: ClientClaims {
+                azp: self.azp,
+                client_id: self.client_id,
+                client_id_legacy: self.client_id_legacy,
+                appid: self.appid,
+                cid: self.cid,
+            },
+            uid: self.uid,
+            gty: self.gty,
+            has_scp,
             client_auth_method: self.azpacr.or(self.appidacr),
             version: self.version,
             uti: self.uti,
@@ -942,7 +1076,11 @@ impl<'p> Builder<'p> {
             wids: self.wids,
             xms_cc: self.xms_cc,
             groups,
-            kind,
+            // Placeholder until the validator's profile classifies the token: `Claims` never
+            // leave the validator unclassified (`Validator::validate` calls `classify`).
+            kind: TokenKind::Delegated,
+            app_permissions: AppPermissions::Scopes,
+            profile: "",
             key_id,
             id_token_claims: self.id_token_claims,
         };
@@ -986,45 +1124,13 @@ mod tests {
     const BASE: &str = r#""iss":"i","aud":"a","exp":2000000000"#;
 
     #[test]
-    fn idtyp_decides_the_kind_when_present() {
-        let c = claims(&format!(r#"{{{BASE},"idtyp":"app","scp":"x"}}"#)).unwrap();
-        assert_eq!(c.kind(), TokenKind::App);
-        let c = claims(&format!(r#"{{{BASE},"idtyp":"user"}}"#)).unwrap();
-        assert_eq!(c.kind(), TokenKind::Delegated);
-    }
-
-    #[test]
-    fn scp_means_delegated_and_its_absence_app() {
+    fn a_numeric_ver_is_accepted_and_names_no_version() {
+        let c = claims(&format!(r#"{{{BASE},"ver":1}}"#)).unwrap();
+        assert_eq!(c.version(), None);
         assert_eq!(
-            claims(&format!(r#"{{{BASE},"scp":"a b"}}"#))
-                .unwrap()
-                .kind(),
-            TokenKind::Delegated
+            claims(&format!(r#"{{{BASE},"ver":true}}"#)).unwrap_err(),
+            ValidationError::InvalidClaim("ver")
         );
-        assert_eq!(
-            claims(&format!(r#"{{{BASE},"roles":["r"]}}"#))
-                .unwrap()
-                .kind(),
-            TokenKind::App
-        );
-        assert_eq!(
-            claims(&format!(r#"{{{BASE},"scp":""}}"#)).unwrap().kind(),
-            TokenKind::App
-        );
-    }
-
-    #[test]
-    fn rfc9068_client_credentials_scope_is_app() {
-        let c = claims(&format!(
-            r#"{{{BASE},"scope":"read","sub":"c1","client_id":"c1"}}"#
-        ))
-        .unwrap();
-        assert_eq!(c.kind(), TokenKind::App);
-        let c = claims(&format!(
-            r#"{{{BASE},"scope":"read","sub":"u1","client_id":"c1"}}"#
-        ))
-        .unwrap();
-        assert_eq!(c.kind(), TokenKind::Delegated);
     }
 
     #[test]
@@ -1078,23 +1184,6 @@ mod tests {
         }
         let c = claims(r#"{"iss":"i","aud":"a","exp":2000000000.5}"#).unwrap();
         assert_eq!(c.expires_at(), 2_000_000_000.5);
-    }
-
-    #[test]
-    fn client_is_azp_then_client_id_then_appid() {
-        let c = claims(&format!(r#"{{{BASE},"appid":"v1","appidacr":"1"}}"#)).unwrap();
-        assert_eq!(
-            (c.client_id(), c.client_auth_method()),
-            (Some("v1"), Some("1"))
-        );
-        let c = claims(&format!(
-            r#"{{{BASE},"appid":"v1","azp":"v2","azpacr":"2"}}"#
-        ))
-        .unwrap();
-        assert_eq!(
-            (c.client_id(), c.client_auth_method()),
-            (Some("v2"), Some("2"))
-        );
     }
 
     #[test]
@@ -1157,7 +1246,7 @@ mod tests {
         assert_eq!(c.scopes().iter().collect::<Vec<_>>(), ["b", "a", "a c"]);
         assert_eq!(c.scopes().len(), 3);
         assert!(c.scopes().contains("a c") && !c.scopes().contains("c"));
-        assert_eq!(c.kind(), TokenKind::Delegated);
+        assert!(c.has_scp());
         let c = claims(&format!(r#"{{{BASE},"scp":["x","y","x",""]}}"#)).unwrap();
         assert_eq!(c.scopes().iter().collect::<Vec<_>>(), ["x", "y"]);
         let spaced = claims(&format!(r#"{{{BASE},"scp":"x  y"}}"#)).unwrap();
@@ -1165,7 +1254,7 @@ mod tests {
         let none = claims(&format!(r#"{{{BASE},"scp":[""]}}"#)).unwrap();
         assert!(none.scopes().is_empty() && none.scopes().iter().next().is_none());
         assert_eq!(none.scopes(), &Scopes::default());
-        assert_eq!(none.kind(), TokenKind::App);
+        assert!(!none.has_scp());
     }
 
     #[test]

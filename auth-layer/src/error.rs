@@ -177,10 +177,17 @@ pub enum ValidationError {
         /// The audiences this API accepts.
         accepted: Vec<String>,
     },
-    /// The token is an ID token (it has `nonce`, `c_hash` or `at_hash`, or is addressed to this
-    /// app with neither `scp` nor `roles`): ID tokens prove a sign-in to the client, they are not
-    /// access tokens for an API.
+    /// The token is an ID token (it has `nonce`, `c_hash` or `at_hash`): ID tokens prove a
+    /// sign-in to the client, they are not access tokens for an API. (An Entra token that names
+    /// no client, as ID tokens never do, is refused as [`ValidationError::MissingClaim`].)
     IdToken,
+    /// The validator's [`Profile`](crate::Profile) found no positive evidence of either kind
+    /// (user or application): such a token is refused, never defaulted to a kind.
+    Unclassified {
+        /// The profile's name (`entra`, `rfc9068`, `okta`, `auth0`, `keycloak`, or a custom
+        /// profile's).
+        profile: &'static str,
+    },
 }
 
 impl ValidationError {
@@ -228,6 +235,9 @@ impl ValidationError {
             | ValidationError::KeyIssuerMismatch => "the token's issuer is not accepted",
             ValidationError::AudienceMismatch { .. } => "the token is for another audience",
             ValidationError::IdToken => "an ID token is not an access token",
+            ValidationError::Unclassified { .. } => {
+                "the token is neither a recognised user token nor a recognised application token"
+            }
         }
     }
 }
@@ -343,8 +353,14 @@ impl fmt::Display for ValidationError {
                 accepted.join(", ")
             ),
             ValidationError::IdToken => f.write_str(
-                "this is an ID token (nonce/c_hash/at_hash, or addressed to this app without scp \
-                 or roles); send an access token requested for this API's scope",
+                "this is an ID token (it has nonce, c_hash or at_hash); send an access token \
+                 requested for this API's scope",
+            ),
+            ValidationError::Unclassified { profile } => write!(
+                f,
+                "the {profile} profile found no evidence that a user or an application is behind \
+                 this token (see the security guide's classification rules); check that the \
+                 validator's profile matches the identity provider"
             ),
         }
     }
@@ -374,6 +390,13 @@ pub enum BuildError {
     /// An empty allow-list of algorithms.
     #[error("the algorithm allow-list is empty")]
     NoAlgorithms,
+    /// A tenant allow-list (`tenant_id`/`tenant_ids`) together with `any_tenant`/`tenant_filter`:
+    /// the two exclude each other.
+    #[error(
+        "tenant_id()/tenant_ids() and any_tenant()/tenant_filter() exclude each other: use \
+         tenant_filter(|tid| ...) to combine an allow-list with a callback"
+    )]
+    ConflictingTenants,
     /// An empty list of accepted `typ` values and absent `typ` refused.
     #[error("{0}")]
     Invalid(&'static str),
@@ -389,6 +412,7 @@ mod tests {
             ValidationError::TooLarge { limit: 1 },
             ValidationError::IssuedForAnotherApi,
             ValidationError::IdToken,
+            ValidationError::Unclassified { profile: "entra" },
             ValidationError::AudienceMismatch {
                 accepted: vec!["a\"b".into()],
             },

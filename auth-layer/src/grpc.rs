@@ -124,10 +124,10 @@ use tonic::server::NamedService;
 use tonic::service::Interceptor;
 use tonic::{Code, Request, Status};
 
-use crate::authorize::{Authorize, Policy, names};
+use crate::authorize::Authorize;
 use crate::bearer::bearer_token;
 use crate::challenge::{AuthError, Challenge};
-use crate::{Authenticator, Principal};
+use crate::{Authenticator, Principal, Require};
 
 /// The caller of a request, as a layer or an [`AuthInterceptor`] put it into the request's
 /// extensions; `None` on an unprotected service (or behind
@@ -180,7 +180,7 @@ pub fn to_status(err: &AuthError, challenge: &Challenge) -> Status {
 #[must_use]
 pub struct AuthInterceptor {
     auth: Authenticator,
-    requirements: Arc<[Policy]>,
+    requirements: Arc<[Require]>,
 }
 
 impl AuthInterceptor {
@@ -203,10 +203,7 @@ impl AuthInterceptor {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.with(Policy::Scopes {
-            scopes: names(scopes),
-            all: false,
-        })
+        self.require(Require::scopes_any(scopes))
     }
 
     /// Also requires an app-only token with this application role (`roles`).
@@ -220,11 +217,7 @@ impl AuthInterceptor {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.with(Policy::Roles {
-            roles: names(roles),
-            all: false,
-            allow_delegated: false,
-        })
+        self.require(Require::roles_any(roles))
     }
 
     /// Also requires a delegated token with one of `scopes` or an app-only token with one of
@@ -236,13 +229,12 @@ impl AuthInterceptor {
         J: IntoIterator<Item = R>,
         R: Into<String>,
     {
-        self.with(Policy::ScopeOrRole {
-            scopes: names(scopes),
-            roles: names(roles),
-        })
+        self.require(Require::scope_or_role(scopes, roles))
     }
 
-    fn with(mut self, requirement: Policy) -> Self {
+    /// Also requires `requirement` (any [`Require`], e.g.
+    /// [`Require::permissions_any`]).
+    pub fn require(mut self, requirement: Require) -> Self {
         let mut requirements = self.requirements.to_vec();
         requirements.push(requirement);
         self.requirements = requirements.into();
@@ -263,8 +255,8 @@ impl AuthInterceptor {
             tracing::debug!(code = err.grpc_code(), reason = %err, "gRPC request refused");
             to_status(&err, self.auth.challenge())
         };
-        // Validated already by a layer in front of this service.
-        if let Some(principal) = principal(&request) {
+        // Validated already by a layer of the same authenticator in front of this service.
+        if let Some(principal) = principal(&request).filter(|p| p.is_from(&self.auth)) {
             self.authorize(principal).map_err(refuse)?;
             return Ok(request);
         }

@@ -124,6 +124,8 @@ pub(crate) struct Header<'h> {
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<Cow<'h, str>>,
     pub(crate) x5t: Option<Cow<'h, str>>,
+    /// `typ` is `at+jwt` or `application/at+jwt` (RFC 9068 §2.1), in any letter case.
+    pub(crate) at_jwt: bool,
 }
 
 /// Which `typ` values are accepted (checklist 14).
@@ -250,18 +252,25 @@ pub(crate) fn parse_header<'h>(
         _ => return Err(ValidationError::MissingAlgorithm),
     };
 
-    match typ_value {
-        None if typ.allow_absent => {}
-        Some(Member::Str(t)) if typ.accepted.iter().any(|a| a.eq_ignore_ascii_case(&t)) => {}
+    let at_jwt = match typ_value {
+        None if typ.allow_absent => false,
+        Some(Member::Str(t)) if typ.accepted.iter().any(|a| a.eq_ignore_ascii_case(&t)) => {
+            t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+        }
         _ => return Err(ValidationError::UnacceptedType),
-    }
+    };
 
     let kid = key_id(kid)?;
     let x5t = key_id(x5t)?;
     if kid.is_none() && x5t.is_none() {
         return Err(ValidationError::MissingKeyId);
     }
-    Ok(Header { alg, kid, x5t })
+    Ok(Header {
+        alg,
+        kid,
+        x5t,
+        at_jwt,
+    })
 }
 
 fn algorithm(name: &str, allowed: AlgorithmSet) -> Result<Algorithm, ValidationError> {

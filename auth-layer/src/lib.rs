@@ -49,10 +49,9 @@ mod json;
 pub mod jwks;
 mod jws;
 mod principal;
+mod profile;
 mod protected_resource;
-mod require_role;
-mod require_scope;
-mod require_scope_or_role;
+mod require;
 mod validator;
 mod verified_cache;
 
@@ -68,10 +67,9 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{BuildError, ErrorCode, IssuerVersion, TokenPart, ValidationError};
 pub use jwks::{JwksCache, JwksCacheBuilder, JwksError, JwksStats, KeySet, KeySetError};
 pub use principal::Principal;
+pub use profile::Profile;
 pub use protected_resource::ProtectedResourceMetadata;
-pub use require_role::RequireRole;
-pub use require_scope::RequireScope;
-pub use require_scope_or_role::RequireScopeOrRole;
+pub use require::{Require, RequireLayer, RequireRole, RequireScope, RequireScopeOrRole};
 pub use validator::{
     DEFAULT_INSTANCE, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, DEFAULT_V1_ISSUER_BASE,
     DangerousValidatorBuilder, MAX_SAFE_LEEWAY, Validator, ValidatorBuilder,

@@ -21,30 +21,53 @@ use crate::{Claims, TokenKind};
 ///     }
 /// }
 /// ```
+///
+/// A principal records which [`Authenticator`](crate::Authenticator) produced it (a cheap id).
+/// Every layer, extractor and interceptor trusts only principals of its own authenticator: one
+/// built on another authenticator (another tenant set, audience or profile) validates the
+/// request's token itself.
 #[derive(Clone)]
-pub struct Principal(Arc<Claims>);
+pub struct Principal {
+    claims: Arc<Claims>,
+    /// The producing authenticator's id; 0 for none.
+    issued_by: u64,
+}
 
 impl Principal {
-    /// Wraps validated claims.
+    /// Wraps validated claims. The principal is produced by no authenticator, so no layer or
+    /// extractor trusts it in place of validating the request's token (see
+    /// [`Principal::is_from`]).
     pub fn new(claims: Claims) -> Self {
-        Self(Arc::new(claims))
+        Self::issued_by(claims, 0)
+    }
+
+    pub(crate) fn issued_by(claims: Claims, authenticator: u64) -> Self {
+        Self {
+            claims: Arc::new(claims),
+            issued_by: authenticator,
+        }
+    }
+
+    /// Whether `auth` (or a clone of it) produced this principal.
+    pub fn is_from(&self, auth: &crate::Authenticator) -> bool {
+        self.issued_by != 0 && self.issued_by == auth.id()
     }
 
     /// The validated claims.
     pub fn claims(&self) -> &Claims {
-        &self.0
+        &self.claims
     }
 
     /// Delegated (a user is present) or app-only.
     pub fn kind(&self) -> TokenKind {
-        self.0.kind()
+        self.claims.kind()
     }
 }
 
 impl Deref for Principal {
     type Target = Claims;
     fn deref(&self) -> &Claims {
-        &self.0
+        &self.claims
     }
 }
 
@@ -56,6 +79,6 @@ impl From<Claims> for Principal {
 
 impl fmt::Debug for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Principal").field(&*self.0).finish()
+        f.debug_tuple("Principal").field(&*self.claims).finish()
     }
 }

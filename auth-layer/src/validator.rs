@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
-use crate::claims::Claims;
+use crate::claims::{AppPermissions, Claims, TokenKind};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BuildError, IssuerVersion, TokenPart, ValidationError};
 use crate::jwks::KeySet;
 use crate::jws::{self, TypPolicy};
+use crate::profile::Profile;
 
 /// Entra's public-cloud instance (the v2 issuer host).
 pub const DEFAULT_INSTANCE: &str = "https://login.microsoftonline.com";
@@ -72,6 +73,8 @@ struct Config {
     max_token_size: usize,
     typ: TypPolicy,
     accept_id_tokens: bool,
+    /// The configured profile; `None`: by issuer (Entra issuers `entra`, others `rfc9068`).
+    profile: Option<Profile>,
 }
 
 impl Validator {
@@ -123,12 +126,40 @@ impl Validator {
         // UTF-8 is checked once here; the claims borrow their strings from the payload.
         let payload = String::from_utf8(payload)
             .map_err(|_| ValidationError::InvalidJson(TokenPart::Payload))?;
-        let claims = Claims::parse(payload, key.shared_id())?;
+        let mut claims = Claims::parse(payload, key.shared_id())?;
 
         self.check_issuer(&claims, key.issuer())?;
         self.check_audience(&claims)?;
         self.check_lifetime(&claims)?;
+        self.classify(&mut claims, header.at_jwt)?;
         Ok(claims)
+    }
+
+    /// The profile that classifies tokens of `issuer`: the configured one, else `entra` for
+    /// Entra issuers and `rfc9068` for every other.
+    pub fn profile_for(&self, issuer: &str) -> Profile {
+        match &self.inner.profile {
+            Some(profile) => profile.clone(),
+            None if self.entra_issuer(issuer).is_some() => Profile::entra(),
+            None => Profile::rfc9068(),
+        }
+    }
+
+    /// Refuses ID tokens, then lets the profile decide the token's kind and client.
+    fn classify(&self, claims: &mut Claims, at_jwt: bool) -> Result<(), ValidationError> {
+        let cfg = &*self.inner;
+        if cfg.accept_id_tokens {
+            // An ID token proves a user's sign-in to this client.
+            claims.set_kind(TokenKind::Delegated, AppPermissions::Scopes, "id_token");
+            return Ok(());
+        }
+        if claims.id_token_claims {
+            return Err(ValidationError::IdToken);
+        }
+        match &cfg.profile {
+            Some(profile) => profile.classify(claims, at_jwt),
+            None => self.profile_for(claims.issuer()).classify(claims, at_jwt),
+        }
     }
 
     /// The configured client id, if any.
@@ -248,28 +279,6 @@ impl Validator {
                 accepted: cfg.audiences.clone(),
             });
         }
-        if cfg.accept_id_tokens {
-            return Ok(());
-        }
-        // An ID token: it has `nonce`, `c_hash` or `at_hash`, or it is addressed to this app's
-        // client id with no permissions at all. `idtyp=app` proves an access token, e.g. an
-        // app-only token issued without admin consent.
-        if claims.id_token_claims {
-            return Err(ValidationError::IdToken);
-        }
-        if let Some(client_id) = &cfg.client_id {
-            let to_client = claims
-                .audiences()
-                .iter()
-                .any(|a| a.strip_suffix('/').unwrap_or(a) == client_id);
-            if to_client
-                && claims.scopes().is_empty()
-                && claims.roles().is_empty()
-                && claims.idtyp() != Some("app")
-            {
-                return Err(ValidationError::IdToken);
-            }
-        }
         Ok(())
     }
 
@@ -337,6 +346,7 @@ pub struct ValidatorBuilder {
     max_token_size: usize,
     typ: TypPolicy,
     accept_id_tokens: bool,
+    profile: Option<Profile>,
     error: Option<BuildError>,
 }
 
@@ -357,6 +367,7 @@ impl Default for ValidatorBuilder {
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
             typ: TypPolicy::default(),
             accept_id_tokens: false,
+            profile: None,
             error: None,
         }
     }
@@ -392,6 +403,9 @@ impl ValidatorBuilder {
 
     /// Accepts Entra tokens of **any** tenant (multi-tenant apps that onboard tenants
     /// dynamically). Issuer shape, `tid` = issuer tenant and the key's issuer are still checked.
+    /// It excludes [`tenant_id`](Self::tenant_id): [`build`](Self::build) refuses both with
+    /// [`BuildError::ConflictingTenants`] (an allow-list plus a callback is a
+    /// [`tenant_filter`](Self::tenant_filter) that checks the list).
     /// Narrow it with [`ValidatorBuilder::tenant_filter`].
     pub fn any_tenant(mut self) -> Self {
         self.any_tenant = true;
@@ -462,7 +476,7 @@ impl ValidatorBuilder {
     }
 
     /// This API's application (client) id: accepts `aud` = the GUID (v2 tokens) and
-    /// `api://{client_id}` (the default App ID URI, v1 tokens), and enables the ID-token check.
+    /// `api://{client_id}` (the default App ID URI, v1 tokens).
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         let id: String = client_id.into().to_ascii_lowercase();
         if !is_guid(&id) {
@@ -555,6 +569,14 @@ impl ValidatorBuilder {
         self
     }
 
+    /// The provider profile that decides each token's kind (user or application), calling
+    /// client and permissions; see [`Profile`]. Default: [`Profile::entra`] for Entra issuers,
+    /// [`Profile::rfc9068`] for every other issuer.
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = Some(profile);
+        self
+    }
+
     /// Options that weaken validation; each is named for what it gives up.
     pub fn dangerous(self) -> DangerousValidatorBuilder {
         DangerousValidatorBuilder { inner: self }
@@ -568,6 +590,9 @@ impl ValidatorBuilder {
     pub fn build(self) -> Result<Validator, BuildError> {
         if let Some(error) = self.error {
             return Err(error);
+        }
+        if self.any_tenant && !self.tenants.is_empty() {
+            return Err(BuildError::ConflictingTenants);
         }
         let tenants = if self.any_tenant {
             Some(Tenants::Any(self.tenant_filter))
@@ -599,6 +624,7 @@ impl ValidatorBuilder {
                 max_token_size: self.max_token_size,
                 typ: self.typ,
                 accept_id_tokens: self.accept_id_tokens,
+                profile: self.profile,
             }),
         })
     }
@@ -803,6 +829,22 @@ mod tests {
                 .unwrap_err(),
             BuildError::NoAudience
         );
+    }
+
+    #[test]
+    fn a_tenant_list_and_any_tenant_are_refused_together() {
+        let tid = "8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10";
+        for b in [
+            Validator::builder().tenant_id(tid).any_tenant(),
+            Validator::builder()
+                .tenant_filter(|_| true)
+                .tenant_ids([tid]),
+        ] {
+            assert_eq!(
+                b.audience("a").build().unwrap_err(),
+                BuildError::ConflictingTenants
+            );
+        }
     }
 
     #[test]

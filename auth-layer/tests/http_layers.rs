@@ -679,3 +679,158 @@ async fn a_token_with_an_unseen_kid_waits_for_one_refresh_then_passes() {
         "the first fetch and one kid-miss refresh"
     );
 }
+
+/// Provenance (issue 13): an inner layer built on another authenticator never trusts the outer
+/// layer's principal; it validates the token itself.
+#[tokio::test]
+async fn an_inner_layer_of_another_authenticator_revalidates_the_token() {
+    let any_tenant = Authenticator::builder()
+        .any_tenant()
+        .client_id(API_CLIENT_ID)
+        .keys(default_keyset())
+        .build()
+        .unwrap();
+    let home = authenticator();
+    let app = Router::new()
+        .route("/upload", post(|| async { "uploaded" }))
+        .route_layer(RequireRole::any(home.clone(), ["Files.Write"]))
+        .layer(AuthenticateLayer::new(any_tenant));
+    let foreign = TokenBuilder::app()
+        .tenant(OTHER_TENANT_ID)
+        .roles(["Files.Write"])
+        .sign();
+    let res = send(&app, request("POST", "/upload", &[&bearer(&foreign)])).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{}", www(&res));
+    let own = TokenBuilder::app().roles(["Files.Write"]).sign();
+    let res = send(&app, request("POST", "/upload", &[&bearer(&own)])).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// Issue 13: an Entra ID token carrying `roles` (user-assigned app roles) and no `nonce` is
+/// not an application's token.
+#[tokio::test]
+async fn an_id_token_with_roles_is_refused_not_taken_for_an_app() {
+    let auth = authenticator();
+    let id_token = TokenBuilder::id_token()
+        .remove("nonce")
+        .roles(["Files.Write"])
+        .sign();
+    let res = send(
+        &app(&auth),
+        request("POST", "/upload", &[&bearer(&id_token)]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // A delegated token with `scp` swapped for `roles` is not an app token either.
+    let swapped = TokenBuilder::delegated()
+        .remove("scp")
+        .roles(["Files.Write"])
+        .sign();
+    let res = send(
+        &app(&auth),
+        request("POST", "/upload", &[&bearer(&swapped)]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Issue 13: a real unconsented v2 app token (no roles, no scp, no idtyp) is a valid app token
+/// with no permissions: 403 at a role gate, not 401.
+#[tokio::test]
+async fn an_unconsented_app_token_gets_403_at_a_role_gate() {
+    let auth = authenticator();
+    let token = TokenBuilder::app().remove("roles").sign();
+    let res = send(&app(&auth), request("POST", "/upload", &[&bearer(&token)])).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+/// One policy value: a non-Entra client-credentials token's permissions are its `scope`.
+#[tokio::test]
+async fn permissions_any_reads_an_rfc9068_client_credentials_scope() {
+    let issuer = "https://idp.example.com";
+    let auth = Authenticator::builder()
+        .issuer(issuer)
+        .audience("files-api")
+        .keys(default_keyset())
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/upload", post(|| async { "uploaded" }))
+        .route_layer(auth_layer::Require::permissions_any(["files.write"]).layer(auth));
+    let token = |scope: &str| {
+        TokenBuilder::app()
+            .header("typ", serde_json::json!("at+jwt"))
+            .claim("iss", issuer)
+            .audience("files-api")
+            .remove("tid")
+            .remove("roles")
+            .remove("oid")
+            .remove("azp")
+            .claim("client_id", "svc")
+            .claim("sub", "svc")
+            .claim("scope", scope)
+            .sign()
+    };
+    let res = send(
+        &app,
+        request("POST", "/upload", &[&bearer(&token("files.write"))]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = send(
+        &app,
+        request("POST", "/upload", &[&bearer(&token("files.read"))]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let challenge = www(&res);
+    assert!(
+        challenge.contains("the token lacks a required permission")
+            && !challenge.contains("app-only"),
+        "{challenge}"
+    );
+}
+
+/// Issue 13: every refusal carries `Cache-Control: no-store`.
+#[tokio::test]
+async fn every_refusal_carries_cache_control_no_store() {
+    let auth = authenticator();
+    let app = app(&auth);
+    let cases = [
+        request("POST", "/create-case", &[]),
+        request("POST", "/create-case", &["Bearer a b"]),
+        request("POST", "/create-case", &[&bearer("x.y.z")]),
+        request(
+            "POST",
+            "/create-case",
+            &[&bearer(&TokenBuilder::delegated().scopes("Other").sign())],
+        ),
+    ];
+    for req in cases {
+        let res = send(&app, req).await;
+        assert!(!res.status().is_success());
+        assert_eq!(
+            res.headers()["cache-control"],
+            "no-store",
+            "{}",
+            res.status()
+        );
+    }
+}
+
+/// Issue 13: `Bearer<TAB>token` and an empty `Authorization` value are 400 `invalid_request`,
+/// also under `AuthenticateLayer::optional`.
+#[tokio::test]
+async fn a_tab_after_bearer_or_an_empty_header_is_400_even_when_optional() {
+    let auth = authenticator();
+    let token = TokenBuilder::delegated().sign();
+    let optional = Router::new()
+        .route("/", get(|| async { "ok" }))
+        .layer(AuthenticateLayer::optional(auth.clone()));
+    for (app, uri) in [(app(&auth), "/me"), (optional, "/")] {
+        for value in [format!("Bearer\t{token}"), String::new()] {
+            let res = send(&app, request("GET", uri, &[&value])).await;
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{value:?}");
+        }
+    }
+}

@@ -262,7 +262,7 @@ async fn require_role_layer_refuses_a_delegated_token_as_permission_denied() {
     // bare HTTP 403 (which tonic would also map to PermissionDenied).
     assert_eq!(
         status.message(),
-        "this route needs an app-only token; a delegated (user) token is not accepted"
+        "this route needs an application's own token; a token issued to a signed-in user is not accepted"
     );
 }
 

@@ -108,6 +108,47 @@ fn rule_03_hmac_alg_confusion_is_rejected() {
     }
 }
 
+/// The testkit's rsa-a key, its JWK declaring `alg`.
+fn key_declaring(alg: &str) -> KeySet {
+    let jwks =
+        json!({"keys": [TestKey::rsa_a().jwk_with(|k| { k.insert("alg".into(), json!(alg)); })]});
+    KeySet::from_jwks_json(jwks.to_string().as_bytes()).unwrap()
+}
+
+// Issue 13: a JWK without `alg` verifies its family's default algorithm only (RS256 for RSA),
+// not every algorithm the allow-list admits.
+#[test]
+fn a_jwk_without_alg_verifies_only_the_family_default_algorithm() {
+    let v = validator_allowing(&[Algorithm::RS256, Algorithm::PS256]);
+    let ps256 = TokenBuilder::delegated().alg("PS256").sign();
+    assert_eq!(
+        v.validate(&ps256, &default_keyset()).unwrap_err(),
+        ValidationError::KeyAlgorithmMismatch(Algorithm::PS256)
+    );
+    assert!(v.validate(&ps256, &key_declaring("PS256")).is_ok());
+    let rs256 = TokenBuilder::delegated().sign();
+    assert!(v.validate(&rs256, &default_keyset()).is_ok());
+}
+
+// Issue 13: RSA keys with an exponent below 65537 or even are dropped at load, with the reason.
+#[test]
+fn rsa_jwks_with_a_small_or_even_exponent_are_dropped_with_the_reason() {
+    for e in ["Aw", "AQAC"] {
+        let jwk = TestKey::rsa_a().jwk_with(|k| {
+            k.insert("e".into(), json!(e));
+        });
+        let good = TestKey::rsa_b().jwk();
+        let keys =
+            KeySet::from_jwks_json(json!({"keys": [jwk, good]}).to_string().as_bytes()).unwrap();
+        assert_eq!(keys.len(), 1, "{e}");
+        assert_eq!(
+            keys.dropped()[0].reason,
+            auth_layer::jwks::DropReason::RsaExponent,
+            "{e}"
+        );
+    }
+}
+
 // 4. alg outside the allow-list (default RS256 only).
 #[test]
 fn rule_04_algorithm_outside_allow_list_is_rejected() {
@@ -120,10 +161,11 @@ fn rule_04_algorithm_outside_allow_list_is_rejected() {
         );
     }
     // The same tokens pass once allowed: it is the allow-list that refused them.
+    // (A key without `alg` verifies RS256 only, so each key here declares its algorithm.)
     let v = validator_allowing(&[Algorithm::RS384, Algorithm::RS512, Algorithm::PS256]);
     for alg in ["RS384", "RS512", "PS256"] {
         let token = TokenBuilder::delegated().alg(alg).sign();
-        assert!(v.validate(&token, &default_keyset()).is_ok(), "{alg}");
+        assert!(v.validate(&token, &key_declaring(alg)).is_ok(), "{alg}");
     }
     let token = TokenBuilder::delegated().alg("RS256").sign();
     assert_eq!(
@@ -878,22 +920,24 @@ fn rule_29_id_tokens_are_not_access_tokens() {
             "{claim}"
         );
     }
-    // Addressed to this app's client id with neither scp nor roles.
-    let bare = TokenBuilder::delegated()
-        .remove("scp")
-        .remove("azp")
-        .remove("azpacr")
+    // No nonce, but no client either: Entra access tokens always name theirs (azp / appid), ID
+    // tokens never do.
+    let bare = TokenBuilder::id_token().remove("nonce").sign();
+    assert_eq!(
+        check(&bare).unwrap_err(),
+        ValidationError::MissingClaim("azp")
+    );
+    let v1 = TokenBuilder::delegated()
+        .v1()
+        .remove("appid")
+        .remove("appidacr")
         .sign();
-    assert_eq!(check(&bare).unwrap_err(), ValidationError::IdToken);
-    // The audience comparison strips one trailing '/', so this rule must too (found by fuzzing).
-    let slashed = TokenBuilder::delegated()
-        .audience(&format!("{API_CLIENT_ID}/"))
-        .remove("scp")
-        .remove("azp")
-        .remove("azpacr")
-        .sign();
-    assert_eq!(check(&slashed).unwrap_err(), ValidationError::IdToken);
-    // An app-only token without roles (no admin consent) is still an access token when it says so.
+    assert_eq!(
+        check(&v1).unwrap_err(),
+        ValidationError::MissingClaim("appid")
+    );
+    // An app-only token without roles (no admin consent) is a valid app token, in Entra's
+    // default shape (no idtyp): it gets 403 at a role gate, not 401.
     let no_consent = TokenBuilder::app().remove("roles").sign();
     let claims = check(&no_consent).unwrap();
     assert_eq!(claims.kind(), TokenKind::App);
@@ -902,7 +946,7 @@ fn rule_29_id_tokens_are_not_access_tokens() {
 
 // 30 (classification, used by the layers): the kind rule.
 #[test]
-fn token_kind_follows_idtyp_then_scp() {
+fn token_kind_follows_idtyp_then_scp_then_oid_equal_to_sub() {
     assert_eq!(
         check(&TokenBuilder::delegated().idtyp("user").sign())
             .unwrap()
@@ -944,8 +988,11 @@ fn plain_oidc_issuers_are_compared_exactly() {
         .audience("account")
         .build()
         .unwrap();
+    // RFC 9068 shape (the default profile for exact issuers).
     let token = TokenBuilder::delegated()
         .claim("iss", json!("https://idp.example.com/realms/demo"))
+        .header("typ", json!("at+jwt"))
+        .claim("client_id", json!("web"))
         .audience("account")
         .remove("tid")
         .sign();

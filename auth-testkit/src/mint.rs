@@ -202,7 +202,7 @@ impl Members {
 /// | preset                                   | default shape (v2 unless noted)                                                    |
 /// |------------------------------------------|------------------------------------------------------------------------------------|
 /// | [`delegated`](TokenBuilder::delegated)   | user token: `scp` = `"access_as_user"`, `azp`, `name`, `oid`, `preferred_username` |
-/// | [`app`](TokenBuilder::app)               | app-only token: `roles` = `["Files.Write"]`, `idtyp` = `"app"`, `oid` = `sub`      |
+/// | [`app`](TokenBuilder::app)               | app-only token: `roles` = `["Files.Write"]`, `oid` = `sub`, no `idtyp`             |
 /// | [`id_token`](TokenBuilder::id_token)     | an OIDC ID token for the API's client id: `nonce`, no `scp`/`roles`/`azp`          |
 /// | [`graph_token`](TokenBuilder::graph_token) | v1 delegated token for Microsoft Graph, with a `nonce` **header** member         |
 ///
@@ -290,16 +290,19 @@ impl TokenBuilder {
         TokenBuilder::preset(Kind::Delegated, Version::V2)
     }
 
-    /// A v2 app-only (client credentials) access token for the test API:
-    /// `roles` `["Files.Write"]`, `idtyp` `"app"`, `oid` = `sub` =
+    /// A v2 app-only (client credentials) access token for the test API, in
+    /// Entra's default shape: `roles` `["Files.Write"]`, `oid` = `sub` =
     /// [`ids::APP_OID`], `azp` = [`ids::CLIENT_APP_ID`] with `azpacr` `"1"`; no
-    /// `scp`, `name` or user names. [`v1`](Self::v1) switches to `appid` /
-    /// `appidacr` as for [`delegated`](Self::delegated).
+    /// `scp`, `name` or user names, and no `idtyp` (Entra sends it only when the
+    /// API's registration asks for the optional claim: add it with
+    /// `.idtyp("app")`). [`v1`](Self::v1) switches to `appid` / `appidacr` as for
+    /// [`delegated`](Self::delegated).
     ///
     /// ```
     /// let claims = auth_testkit::TokenBuilder::app().claims_json();
     /// assert_eq!(claims["roles"], serde_json::json!(["Files.Write"]));
-    /// assert_eq!(claims["idtyp"], "app");
+    /// assert!(claims.get("idtyp").is_none());
+    /// assert_eq!(claims["oid"], claims["sub"]);
     /// assert!(claims.get("scp").is_none());
     /// ```
     pub fn app() -> Self {
@@ -520,9 +523,7 @@ impl TokenBuilder {
                 c.set("appidacr", acr);
             }
         }
-        if app {
-            c.set("idtyp", "app");
-        } else {
+        if !app {
             c.set("name", USER_NAME);
         }
         if self.kind == Kind::IdToken {
@@ -730,7 +731,7 @@ mod tests {
     fn app_shapes() {
         let (_, claims, _, _) = parts(&TokenBuilder::app().sign());
         assert_eq!(claims["roles"], json!(["Files.Write"]));
-        assert_eq!(claims["idtyp"], "app");
+        assert!(claims.get("idtyp").is_none());
         assert_eq!(claims["oid"], APP_OID);
         assert_eq!(claims["sub"], APP_OID);
         assert_eq!(claims["azp"], CLIENT_APP_ID);

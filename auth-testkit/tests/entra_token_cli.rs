@@ -155,7 +155,7 @@ fn inspect_gives_an_entra_reading_with_warnings() {
     );
     let text = stdout(&out);
     assert!(
-        text.contains("app-only (idtyp=app)") && text.contains("expired"),
+        text.contains("app-only (oid = sub)") && text.contains("expired"),
         "{text}"
     );
     assert!(!text.contains("header:"), "{text}");
@@ -234,4 +234,71 @@ fn verify_with_an_authority_uses_discovery_and_the_jwks_cache() {
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     drop(idp);
+}
+
+#[test]
+fn verify_takes_a_provider_and_a_client_id() {
+    let jwks = jwks_file("verify-provider.json");
+    let okta_issuer = "https://example.okta.com/oauth2/default";
+    let token = TokenBuilder::delegated()
+        .remove("tid")
+        .remove("azp")
+        .remove("scp")
+        .claim("iss", okta_issuer)
+        .audience("api://default")
+        .claim("cid", "0oa1client")
+        .claim("sub", "0oa1client")
+        .claim("scp", serde_json::json!(["files.write"]))
+        .sign();
+    let args = |provider: &'static str| {
+        vec![
+            "verify",
+            "--jwks",
+            jwks.to_str().unwrap(),
+            "--issuer",
+            okta_issuer,
+            "--client-id",
+            "api://default",
+            "--provider",
+            provider,
+            token.as_str(),
+        ]
+    };
+    let out = entra_token(&args("okta"), None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(stdout(&out).starts_with("valid: app"), "{}", stdout(&out));
+    // The default for --issuer alone is rfc9068, which wants typ at+jwt.
+    let out = entra_token(&args("rfc9068"), None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(stdout(&out).starts_with("invalid:"), "{}", stdout(&out));
+}
+
+#[test]
+fn verify_without_an_issuer_names_the_flags() {
+    let jwks = jwks_file("verify-no-issuer.json");
+    let token = TokenBuilder::delegated().sign();
+    let out = entra_token(
+        &[
+            "verify",
+            "--jwks",
+            jwks.to_str().unwrap(),
+            "--audience",
+            API_CLIENT_ID,
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--tenant") && err.contains("--issuer"),
+        "{err}"
+    );
+    assert!(!err.contains("any_tenant()"), "{err}");
+}
+
+#[test]
+fn mint_help_names_the_audience_it_mints_for() {
+    let out = entra_token(&["mint", "--help"], None);
+    assert!(stdout(&out).contains(API_CLIENT_ID), "{}", stdout(&out));
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use auth_client::{ClientCredential, ConfidentialClient};
-use auth_layer::{Authenticator, AuthenticatorBuilder};
+use auth_layer::{Authenticator, AuthenticatorBuilder, Profile};
 
 /// Entra's public cloud, the default `AZURE_AUTHORITY_HOST`.
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
@@ -266,6 +266,9 @@ pub struct ResourceConfig {
     pub jwks_min_refresh: Option<Duration>,
     /// `EXTRA_CA_FILE`.
     pub http: Http,
+    /// `OIDC_PROVIDER`: the provider profile that classifies tokens (`entra`, `rfc9068`, `okta`,
+    /// `auth0`, `keycloak`); unset: `entra` for Entra issuers, `rfc9068` for `OIDC_ISSUER`.
+    pub provider: Option<String>,
 }
 
 impl ResourceConfig {
@@ -289,7 +292,17 @@ impl ResourceConfig {
                     })?,
             },
         };
+        let provider = vars.get("OIDC_PROVIDER");
+        if let Some(name) = &provider
+            && Profile::from_name(name).is_none()
+        {
+            return Err(ConfigError::Invalid {
+                name: "OIDC_PROVIDER",
+                reason: format!("{name:?} is not one of entra, rfc9068, okta, auth0, keycloak"),
+            });
+        }
         Ok(ResourceConfig {
+            provider,
             issuer,
             client_id: client_id(vars)?,
             accepted_audiences: vars
@@ -307,6 +320,7 @@ impl ResourceConfig {
         client_id: impl Into<String>,
     ) -> Self {
         ResourceConfig {
+            provider: None,
             issuer: Issuer::Entra {
                 authority_host: authority_host.into().trim_end_matches('/').to_owned(),
                 tenant_id: tenant_id.into(),
@@ -341,6 +355,9 @@ impl ResourceConfig {
         };
         if matches!(self.issuer, Issuer::Entra { .. }) {
             b = b.client_id(&self.client_id);
+        }
+        if let Some(profile) = self.provider.as_deref().and_then(Profile::from_name) {
+            b = b.profile(profile);
         }
         for audience in &self.accepted_audiences {
             b = b.audience(audience);

@@ -166,6 +166,7 @@ async fn a_resource_api_validates_the_tokens_of_a_plain_oidc_provider() {
     let issuer = provider.issuer("realms-acme");
     let pairs = [
         ("OIDC_ISSUER", issuer.as_str()),
+        ("OIDC_PROVIDER", "keycloak"),
         ("AZURE_CLIENT_ID", "files-api"),
     ];
     let config = examples::s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
@@ -183,6 +184,9 @@ async fn a_resource_api_validates_the_tokens_of_a_plain_oidc_provider() {
         .remove("tid")
         .roles(["Files.Write"])
         .claim("azp", "nightly-job")
+        // Keycloak's service-account shape: its mapper's `client_id` claim.
+        .claim("client_id", "nightly-job")
+        .claim("preferred_username", "service-account-nightly-job")
         .sign();
     let answer = common::call("POST", &url, Some(&token), None).await;
     assert_eq!(answer.status, 200, "{answer:?}");
@@ -210,6 +214,8 @@ async fn an_api_pointed_at_the_emulators_issuer_as_plain_oidc_accepts_its_tokens
     let issuer = local.idp.issuer();
     let pairs = [
         ("OIDC_ISSUER", issuer.as_str()),
+        // Entra-shaped tokens at an exact issuer: the Entra profile reads them.
+        ("OIDC_PROVIDER", "entra"),
         ("AZURE_CLIENT_ID", api.as_str()),
     ];
     let config = examples::auth_code_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();

@@ -232,7 +232,7 @@ async fn internal_api_refuses_before_any_exchange() {
         .sign();
     let answer = call("GET", &url, Some(&app), None).await;
     assert_eq!(answer.status, 403, "{answer:?}");
-    assert!(answer.challenge.contains("delegated"), "{answer:?}");
+    assert!(answer.challenge.contains("signed-in user"), "{answer:?}");
 
     // The daemon's token for another API.
     let other_app = app_token(&local, "s2s-example-consumer", S2S_SCOPE).await;

@@ -69,7 +69,10 @@ async fn api_refuses_missing_tokens_user_tokens_and_other_audiences() {
         .sign();
     let answer = call("POST", &url, Some(&user), None).await;
     assert_eq!(answer.status, 403);
-    assert!(answer.challenge.contains("app-only"), "{answer:?}");
+    assert!(
+        answer.challenge.contains("an application's own token"),
+        "{answer:?}"
+    );
 
     // An app token without the role.
     let no_role = local

@@ -5,47 +5,19 @@
 mod future;
 mod service;
 
-use std::sync::Arc;
-
 pub use future::AuthorizeFuture;
 pub use service::Authorize;
 
-use crate::challenge::{AuthError, Insufficient};
-use crate::{Principal, TokenKind};
+use crate::challenge::AuthError;
+use crate::{Principal, Require};
 
 /// What a layer requires of the caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) enum Policy {
     /// A valid token (of either kind); with `optional`, no credentials at all is fine too.
     Authenticated { optional: bool },
-    /// A delegated token with any (or all) of these scopes.
-    Scopes { scopes: Arc<[String]>, all: bool },
-    /// An app-only token (or, with `allow_delegated`, any token) with any (or all) of these roles.
-    Roles {
-        roles: Arc<[String]>,
-        all: bool,
-        allow_delegated: bool,
-    },
-    /// A delegated token with one of `scopes`, or an app-only token with one of `roles`.
-    ScopeOrRole {
-        scopes: Arc<[String]>,
-        roles: Arc<[String]>,
-    },
-}
-
-fn grants(have: impl Fn(&str) -> bool, wanted: &[String], all: bool) -> bool {
-    if all {
-        wanted.iter().all(|w| have(w))
-    } else {
-        wanted.iter().any(|w| have(w))
-    }
-}
-
-fn refuse(required: &[String], reason: &'static str) -> AuthError {
-    AuthError::InsufficientScope(Insufficient {
-        required: required.to_vec(),
-        reason,
-    })
+    /// A [`Require`].
+    Require(Require),
 }
 
 impl Policy {
@@ -56,55 +28,7 @@ impl Policy {
     pub(crate) fn check(&self, principal: &Principal) -> Result<(), AuthError> {
         match self {
             Policy::Authenticated { .. } => Ok(()),
-            Policy::Scopes { scopes, all } => {
-                if principal.kind() != TokenKind::Delegated {
-                    return Err(refuse(
-                        scopes,
-                        "this route needs a delegated (user) token; an app-only token has no scopes",
-                    ));
-                }
-                if grants(|s| principal.scopes().contains(s), scopes, *all) {
-                    Ok(())
-                } else {
-                    Err(refuse(scopes, "the token lacks a required scope"))
-                }
-            }
-            Policy::Roles {
-                roles,
-                all,
-                allow_delegated,
-            } => {
-                if principal.kind() != TokenKind::App && !allow_delegated {
-                    return Err(refuse(
-                        roles,
-                        "this route needs an app-only token; a delegated (user) token is not accepted",
-                    ));
-                }
-                if grants(|r| principal.has_role(r), roles, *all) {
-                    Ok(())
-                } else {
-                    Err(refuse(roles, "the token lacks a required role"))
-                }
-            }
-            Policy::ScopeOrRole { scopes, roles } => match principal.kind() {
-                TokenKind::Delegated
-                    if grants(|s| principal.scopes().contains(s), scopes, false) =>
-                {
-                    Ok(())
-                }
-                TokenKind::App if grants(|r| principal.has_role(r), roles, false) => Ok(()),
-                TokenKind::Delegated => Err(refuse(scopes, "the token lacks a required scope")),
-                TokenKind::App => Err(refuse(roles, "the token lacks a required role")),
-            },
+            Policy::Require(require) => require.check(principal),
         }
     }
-}
-
-/// Collects names into the shared list a policy holds.
-pub(crate) fn names<I, S>(names: I) -> Arc<[String]>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    names.into_iter().map(Into::into).collect()
 }

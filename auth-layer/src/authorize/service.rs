@@ -60,8 +60,14 @@ where
         };
         let grpc = is_grpc(req.headers());
 
-        // Validated already by an earlier layer on this request.
-        if let Some(principal) = req.extensions().get::<Principal>() {
+        // Validated already by an earlier layer of the same authenticator. A principal another
+        // authenticator made (another tenant set, audience or profile) is not trusted: the
+        // token is validated again below, and this layer's principal replaces it.
+        if let Some(principal) = req
+            .extensions()
+            .get::<Principal>()
+            .filter(|p| p.is_from(&self.auth))
+        {
             return match self.policy.check(principal) {
                 Ok(()) => AuthorizeFuture::inner(self.inner.call(req)),
                 Err(err) => refuse(&self.auth, err, grpc),

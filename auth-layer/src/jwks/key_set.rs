@@ -79,6 +79,10 @@ pub enum DropReason {
         /// The modulus size in bits.
         bits: u32,
     },
+    /// An RSA public exponent `e` that is even or below 65537 (F4): no standard key generator
+    /// makes one, and small exponents enable known signature forgeries (NIST SP 800-56B /
+    /// FIPS 186-5 require an odd `e` with 65537 ≤ e < 2^256).
+    RsaExponent,
     /// The key's own `alg` is unknown or does not fit its key type.
     UnsupportedAlgorithm,
     /// The key has neither `kid` nor `x5t`, or a `kid` longer than 256 bytes.
@@ -96,6 +100,7 @@ impl fmt::Display for DropReason {
             DropReason::RsaKeySize { bits } => {
                 write!(f, "RSA key of {bits} bits (2048 to 8192 accepted)")
             }
+            DropReason::RsaExponent => f.write_str("the RSA exponent is even or below 65537"),
             DropReason::UnsupportedAlgorithm => {
                 f.write_str("the key's alg is unknown or does not fit its type")
             }
@@ -417,12 +422,17 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
             if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
                 return Err(DropReason::RsaKeySize { bits });
             }
-            let components = RsaPublicKeyComponents {
-                n,
-                e: strip_leading_zeros(&e),
-            };
+            let e = strip_leading_zeros(&e);
+            if !rsa_exponent_is_acceptable(e) {
+                return Err(DropReason::RsaExponent);
+            }
+            let components = RsaPublicKeyComponents { n, e };
+            // A JWK without `alg` verifies its family's default only (RS256), not every RSA
+            // algorithm the validator allows: RFC 7517 §4.4 makes `alg` the key's intended
+            // algorithm, and a key is used with one algorithm (RFC 8725 §3.1).
+            let intended = alg.unwrap_or(Algorithm::RS256);
             for candidate in Algorithm::ALL {
-                if alg.is_some_and(|a| a != candidate) {
+                if candidate != intended {
                     continue;
                 }
                 if let Some(p) = rsa_params(candidate) {
@@ -472,6 +482,15 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
         key_type,
         parsed,
     })
+}
+
+/// Whether a big-endian RSA exponent (without leading zeros) is odd and at least 65537.
+fn rsa_exponent_is_acceptable(e: &[u8]) -> bool {
+    let Some(last) = e.last() else {
+        return false;
+    };
+    let at_least_f4 = e.len() > 3 || e.iter().fold(0u32, |v, b| (v << 8) | u32::from(*b)) >= 65_537;
+    last & 1 == 1 && at_least_f4
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
@@ -547,6 +566,30 @@ mod tests {
             let jwk: Value = serde_json::from_str(jwk).unwrap();
             assert_eq!(parse_jwk(&jwk).unwrap_err(), DropReason::NotForSignatures);
         }
+    }
+
+    #[test]
+    fn rsa_keys_with_a_small_or_even_exponent_are_dropped() {
+        let n = encode(&[0xC5; 256]); // 2048 bits
+        for e in ["Aw", "AQAC", "AQAA", "AP__", ""] {
+            // 3, 65538, 65536, 65535, empty
+            let jwk = serde_json::json!({"kty":"RSA","kid":"k","n":n,"e":e});
+            assert!(
+                matches!(
+                    parse_jwk(&jwk).unwrap_err(),
+                    DropReason::RsaExponent | DropReason::Malformed
+                ),
+                "{e}"
+            );
+        }
+        assert!(rsa_exponent_is_acceptable(&[1, 0, 1]));
+        assert!(rsa_exponent_is_acceptable(&[1, 0, 0, 0, 1]));
+        assert!(!rsa_exponent_is_acceptable(&[3]));
+        assert!(!rsa_exponent_is_acceptable(&[1, 0, 2]));
+        assert_eq!(
+            DropReason::RsaExponent.to_string(),
+            "the RSA exponent is even or below 65537"
+        );
     }
 
     #[test]

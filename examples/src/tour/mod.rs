@@ -651,7 +651,7 @@ impl Tour<'_> {
                 Some(json!("data")),
             )
             .await
-            .and_then(|a| expect_refusal(&a, 403, "needs an app-only token"));
+            .and_then(|a| expect_refusal(&a, 403, "needs an application's own token"));
         self.check(
             "a user (delegated) token at the app-only /upload, even with Files.Write → 403",
             outcome,

@@ -18,7 +18,7 @@ mod reading;
 use std::io::Read as _;
 use std::process::ExitCode;
 
-use auth_layer::{Algorithm, FixedClock, JwksCache, KeySet, Validator};
+use auth_layer::{Algorithm, BuildError, FixedClock, JwksCache, KeySet, Profile, Validator};
 use auth_testkit::{TestKey, TokenBuilder, ids};
 use clap::{Args, Parser, Subcommand};
 
@@ -45,7 +45,9 @@ enum Command {
     },
     /// Fully validate a token with auth-layer's validator (exit 0 valid, 1 rejected, 2 usage).
     Verify(VerifyArgs),
-    /// Mint a test token signed by a testkit key (never trusted outside tests).
+    /// Mint a test token signed by a testkit key (never trusted outside tests). By default it is
+    /// addressed to the testkit's API (aud = its client id c4e8a2d1-7b3f-4e9a-8d56-1f0b9c3e7a24,
+    /// or its App ID URI with --v1) in the testkit tenant; --audience and --tenant change that.
     Mint(MintArgs),
     /// Print the testkit's public JWKS (rsa-a, rsa-b, ec-p256).
     Jwks,
@@ -76,8 +78,20 @@ struct VerifyArgs {
     any_tenant: bool,
     /// An accepted audience (repeatable): a client-id GUID (also accepts `api://{guid}`) or an
     /// App ID URI.
-    #[arg(long = "audience", value_name = "AUD", required = true)]
+    #[arg(
+        long = "audience",
+        value_name = "AUD",
+        required_unless_present = "client_id"
+    )]
     audiences: Vec<String>,
+    /// This API's own client id (accepted as an audience; a GUID also accepts `api://{guid}`).
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// The provider profile that reads the token's kind: entra, rfc9068, okta, auth0, keycloak.
+    /// Default: entra for Entra issuers (--tenant, --any-tenant, --authority), rfc9068 for
+    /// --issuer alone.
+    #[arg(long, value_name = "NAME", value_parser = ["entra", "rfc9068", "okta", "auth0", "keycloak"])]
+    provider: Option<String>,
     /// An exact accepted issuer (repeatable), e.g. for a non-Entra OIDC provider.
     #[arg(long = "issuer", value_name = "ISS")]
     issuers: Vec<String>,
@@ -233,7 +247,7 @@ fn build_validator(args: &VerifyArgs) -> Result<Validator, String> {
     for issuer in &args.issuers {
         b = b.issuer(issuer.as_str());
     }
-    for aud in &args.audiences {
+    for aud in args.client_id.iter().chain(&args.audiences) {
         b = if is_guid_like(aud) {
             b.client_id(aud.as_str())
         } else {
@@ -252,7 +266,21 @@ fn build_validator(args: &VerifyArgs) -> Result<Validator, String> {
     if let Some(at) = args.at {
         b = b.clock(FixedClock::at(at));
     }
-    b.build().map_err(|e| format!("invalid configuration: {e}"))
+    if let Some(name) = &args.provider {
+        // clap's value_parser admits only the built-in names.
+        let profile =
+            Profile::from_name(name).ok_or_else(|| format!("unknown provider {name:?}"))?;
+        b = b.profile(profile);
+    }
+    b.build().map_err(|e| match e {
+        // Name the flags, not the library calls behind them.
+        BuildError::NoIssuer => {
+            "no issuer: give --tenant TID, --any-tenant, --authority URL or --issuer ISS".to_owned()
+        }
+        BuildError::NoAudience => "no audience: give --audience AUD or --client-id ID".to_owned(),
+        BuildError::ConflictingTenants => "--tenant and --any-tenant exclude each other".to_owned(),
+        other => format!("invalid configuration: {other}"),
+    })
 }
 
 fn is_guid_like(s: &str) -> bool {

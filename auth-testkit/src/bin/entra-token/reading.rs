@@ -87,12 +87,7 @@ impl Reading {
                     .collect()
             })
             .unwrap_or_default();
-        let kind = match (self.claim_str("idtyp"), &scp) {
-            (Some("app"), _) => "app-only (idtyp=app)",
-            (Some("user"), _) => "delegated (idtyp=user)",
-            (_, Some(s)) if !s.is_empty() => "delegated (has scp)",
-            _ => "app-only (no scp)",
-        };
+        let kind = self.entra_kind(scp.as_deref());
         let client = self
             .claim_str("azp")
             .or(self.claim_str("appid"))
@@ -165,15 +160,31 @@ impl Reading {
         out
     }
 
+    /// The kind by auth-layer's Entra profile: `idtyp`, else `scp`, else `oid == sub`, and an
+    /// access token names its client (`azp` / `appid`).
+    fn entra_kind(&self, scp: Option<&str>) -> &'static str {
+        let has_client = self.claim_str("azp").is_some() || self.claim_str("appid").is_some();
+        match (self.claim_str("idtyp"), scp) {
+            _ if !has_client => "not an Entra access token (no azp/appid, as in ID tokens)",
+            (Some("app"), _) => "app-only (idtyp=app)",
+            (Some("user"), _) => "delegated (idtyp=user)",
+            (_, Some(s)) if !s.is_empty() => "delegated (has scp)",
+            _ if self.claim_str("oid").is_some()
+                && self.claim_str("oid") == self.claim_str("sub") =>
+            {
+                "app-only (oid = sub)"
+            }
+            _ => "unclassified (no idtyp, no scp, oid differs from sub): refused",
+        }
+    }
+
     fn warnings(&self, now: i64, roles: &[String], scp: Option<&str>) -> Vec<String> {
         let mut w = Vec::new();
         match self.number("exp") {
             None => w.push("no exp: validators refuse tokens without an expiry".to_owned()),
             Some(exp) if (exp as i64) < now => {
-                w.push(format!(
-                    "expired {} ago",
-                    relative(now - exp as i64).trim_end_matches(" ago")
-                ));
+                // `relative` of a past instant already reads "… ago".
+                w.push(format!("expired {}", relative(exp as i64 - now)));
             }
             _ => {}
         }
@@ -215,10 +226,7 @@ impl Reading {
         {
             w.push("the audience is Microsoft Graph".into());
         }
-        if scp.is_none_or(str::is_empty)
-            && roles.is_empty()
-            && self.claim_str("idtyp") == Some("app")
-        {
+        if roles.is_empty() && self.entra_kind(scp).starts_with("app-only") {
             w.push("app-only token without roles: the client's application permission may lack admin consent".into());
         }
         if self.signature_len == 0 && self.segments == 3 {
@@ -358,5 +366,19 @@ mod tests {
     fn relative_reads_both_ways() {
         assert_eq!(relative(3552), "in 59m 12s");
         assert_eq!(relative(-10_920), "3h 2m ago");
+    }
+
+    #[test]
+    fn an_expired_token_reads_expired_ago_never_expired_in() {
+        let exp = 1_000_000;
+        let reading = Reading::of(
+            &auth_testkit::TokenBuilder::delegated()
+                .issued_at(exp - 3600)
+                .sign(),
+        )
+        .unwrap();
+        let text = reading.render(false, exp + 601);
+        assert!(text.contains("expired 10m 1s ago"), "{text}");
+        assert!(!text.contains("expired in"), "{text}");
     }
 }
