@@ -303,3 +303,192 @@ async fn key_rotation_is_picked_up_by_the_jwks_cache() {
     fresh.authenticate(&after).await.unwrap();
     assert!(fresh.authenticate(&before).await.is_err());
 }
+
+const MIDDLE_API: &str = "api://middle-api";
+const SHARED_API: &str = "api://shared-api";
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// Alice's token for the middle tier (`aud` = `api://middle-api`), through the web app.
+async fn middle_tier_user_token(idp: &OidcProvider) -> String {
+    let app = web_app(idp);
+    let start = app
+        .authorization_url(
+            AuthorizationRequest::new(REDIRECT_URI)
+                .scopes(["middle.call"])
+                .resource(MIDDLE_API),
+        )
+        .await
+        .unwrap();
+    let callback = follow_to_callback(&start.url, REDIRECT_URI).await;
+    let response = AuthorizationResponse::from_uri(&callback.parse().unwrap());
+    let tokens = app.redeem_code(&start.session, &response).await.unwrap();
+    tokens.access_token.into_secret()
+}
+
+/// The harness's RFC 8693 grant itself, spoken to directly (form fields of RFC 8693 §2.1):
+/// proves the provider side the client's token exchange is tested against.
+#[tokio::test]
+async fn the_harness_serves_rfc8693_token_exchange_for_the_middle_tier() {
+    let Some(idp) = OidcProvider::start(ProviderOptions::default()).await else {
+        return;
+    };
+    let subject = middle_tier_user_token(&idp).await;
+    assert_eq!(claims(&subject)["aud"], MIDDLE_API);
+    let http = reqwest::Client::new();
+    let exchange = |subject: String, resource: &'static str| {
+        http.post(idp.url("/token")).form(&[
+            ("grant_type", TOKEN_EXCHANGE.to_owned()),
+            ("client_id", "middle-tier".to_owned()),
+            (
+                "client_secret",
+                "middle-tier-secret-0123456789abcdef".to_owned(),
+            ),
+            ("subject_token", subject),
+            ("subject_token_type", ACCESS_TOKEN_TYPE.to_owned()),
+            ("resource", resource.to_owned()),
+            ("scope", "documents.read".to_owned()),
+        ])
+    };
+    let answer: serde_json::Value = exchange(subject.clone(), SHARED_API)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["issued_token_type"], ACCESS_TOKEN_TYPE, "{answer}");
+    let token = answer["access_token"].as_str().unwrap();
+    let principal = authenticator(&idp, SHARED_API)
+        .authenticate(token)
+        .await
+        .unwrap();
+    assert_eq!(principal.claims().subject(), Some("alice"));
+    assert_eq!(principal.claims().client_id(), Some("middle-tier"));
+    assert!(principal.claims().scopes().contains("documents.read"));
+
+    // A subject token for another audience is no good: invalid_grant.
+    let not_for_middle = consumer_token(&idp).await;
+    let refused = exchange(not_for_middle, SHARED_API).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+// --- Tests written against auth-client's API contract (/work/team/client.md) -----------------
+// They need the client helper's branch (RFC 8707 `resource` on client credentials and token
+// exchange, RFC 8693 behind `acquire_token_on_behalf_of`, RFC 9207 checks); ignored until it is
+// merged. Run them with `cargo test -p interop -- --ignored`.
+
+#[tokio::test]
+#[ignore = "needs auth-client's RFC 8707 resource on client credentials (client branch)"]
+async fn client_credentials_with_resource_get_a_jwt_for_that_resource_with_post_and_basic() {
+    let Some(idp) = OidcProvider::start(ProviderOptions::default()).await else {
+        return;
+    };
+    for (client_id, secret, method) in [
+        (
+            "svc-post",
+            "svc-post-secret-0123456789abcdef",
+            ClientAuthMethod::SecretPost,
+        ),
+        (
+            "svc-basic",
+            "svc-basic-secret-0123456789abcdef",
+            ClientAuthMethod::SecretBasic,
+        ),
+    ] {
+        let client = ConfidentialClient::builder()
+            .oidc_issuer(&idp.issuer)
+            .client_id(client_id)
+            .client_secret(secret)
+            .client_auth_method(method)
+            .resource(S2S_API)
+            .build()
+            .unwrap();
+        let token = client
+            .acquire_token_for_client(&["files.write"])
+            .await
+            .unwrap();
+        assert_eq!(token.scopes(), ["files.write"]);
+        let principal = authenticator(&idp, S2S_API)
+            .authenticate(token.secret())
+            .await
+            .unwrap();
+        assert_eq!(principal.kind(), TokenKind::App);
+        assert_eq!(principal.claims().client_id(), Some(client_id));
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs auth-client's RFC 8693 token exchange behind acquire_token_on_behalf_of (client branch)"]
+async fn on_behalf_of_is_rfc8693_token_exchange_for_a_plain_oidc_provider() {
+    let Some(idp) = OidcProvider::start(ProviderOptions::default()).await else {
+        return;
+    };
+    let subject = middle_tier_user_token(&idp).await;
+    let middle = ConfidentialClient::builder()
+        .oidc_issuer(&idp.issuer)
+        .client_id("middle-tier")
+        .client_secret("middle-tier-secret-0123456789abcdef")
+        .resource(SHARED_API)
+        .build()
+        .unwrap();
+    let token = middle
+        .acquire_token_on_behalf_of(&subject, &["documents.read"])
+        .await
+        .unwrap();
+    let principal = authenticator(&idp, SHARED_API)
+        .authenticate(token.secret())
+        .await
+        .unwrap();
+    assert_eq!(principal.claims().subject(), Some("alice"));
+    assert_eq!(principal.claims().client_id(), Some("middle-tier"));
+    // Served from the cache the second time.
+    let before = middle.stats().token_requests;
+    middle
+        .acquire_token_on_behalf_of(&subject, &["documents.read"])
+        .await
+        .unwrap();
+    assert_eq!(middle.stats().token_requests, before);
+
+    // A subject token the provider will not exchange: a typed invalid_grant.
+    let err = middle
+        .acquire_token_on_behalf_of(&consumer_token(&idp).await, &["documents.read"])
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_grant(), "{err}");
+}
+
+#[tokio::test]
+#[ignore = "needs auth-client's RFC 9207 check in redeem_code (client branch)"]
+async fn rfc9207_a_callback_with_another_iss_or_none_is_refused_before_redemption() {
+    let Some(idp) = OidcProvider::start(ProviderOptions::default()).await else {
+        return;
+    };
+    let app = web_app(&idp);
+    for tamper in [Some("https://evil.example"), None] {
+        let start = app
+            .authorization_url(AuthorizationRequest::new(REDIRECT_URI).scopes(["case.create"]))
+            .await
+            .unwrap();
+        let callback = follow_to_callback(&start.url, REDIRECT_URI).await;
+        let query: Vec<(String, String)> =
+            serde_urlencoded::from_str(callback.split_once('?').unwrap().1).unwrap();
+        let mut kept: Vec<(String, String)> =
+            query.into_iter().filter(|(k, _)| k != "iss").collect();
+        if let Some(iss) = tamper {
+            kept.push(("iss".to_owned(), iss.to_owned()));
+        }
+        let tampered = serde_urlencoded::to_string(&kept).unwrap();
+        let response = AuthorizationResponse::from_query(&tampered);
+        let before = app.stats().token_requests;
+        let err = app
+            .redeem_code(&start.session, &response)
+            .await
+            .unwrap_err();
+        assert!(!err.to_string().is_empty());
+        // Refused before any request: the code was never sent.
+        assert_eq!(app.stats().token_requests, before, "{tamper:?}: {err}");
+    }
+}
