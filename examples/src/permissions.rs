@@ -17,6 +17,11 @@ use serde_json::Value;
 
 use crate::config::{ProviderProfile, ResourceConfig};
 
+/// The calling client as the provider names it (`client_id`, `cid`, `azp`): put into the
+/// request's extensions by the `OIDC_ISSUER` check, for handlers that report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallingClient(pub String);
+
 /// Who a route serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Caller {
@@ -114,6 +119,9 @@ async fn check(State(gate): State<Gate>, mut request: Request, next: Next) -> Re
             reason: "the token lacks a required permission",
         }));
     }
+    if let Some(client) = calling_client(gate.profile, &principal) {
+        request.extensions_mut().insert(CallingClient(client));
+    }
     request.extensions_mut().insert(principal);
     next.run(request).await
 }
@@ -123,6 +131,18 @@ fn text(principal: &Principal, claim: &str) -> Option<String> {
         .claims()
         .get(claim)
         .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+/// The calling client, by the profile's rule.
+fn calling_client(profile: ProviderProfile, principal: &Principal) -> Option<String> {
+    match profile {
+        ProviderProfile::Rfc9068 => text(principal, "client_id"),
+        ProviderProfile::Okta => text(principal, "cid"),
+        ProviderProfile::Auth0 => text(principal, "azp"),
+        ProviderProfile::Keycloak => {
+            text(principal, "azp").or_else(|| text(principal, "client_id"))
+        }
+    }
 }
 
 /// Whether the token is an application's own, by the profile's rule.

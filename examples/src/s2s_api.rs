@@ -9,13 +9,14 @@ use std::net::SocketAddr;
 
 use auth_extract::{Authenticated, RoleName as _, role};
 use auth_layer::Authenticator;
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::routing::post;
 
 use crate::access_log::AccessLog;
 use crate::config::{ConfigError, ResourceConfig, Vars};
-use crate::permissions::{self, Caller};
+use crate::permissions::{self, Caller, CallingClient};
 use crate::trace::Trace;
 
 /// The API's name (and the emulator's app registration).
@@ -80,10 +81,19 @@ pub fn router_for(auth: Authenticator, resource: &ResourceConfig, trace: Trace) 
 
 /// `POST /upload`: the body is the file (axum caps it at 2 MB). The permission check ran in
 /// the route layer (an app-only token holding the permission).
-async fn upload(Authenticated(app): Authenticated, file: Bytes) -> String {
+/// The calling client is the provider's (`CallingClient`, under `OIDC_ISSUER`) or Entra's.
+async fn upload(
+    Authenticated(app): Authenticated,
+    client: Option<Extension<CallingClient>>,
+    file: Bytes,
+) -> String {
     tracing::info!(service = NAME, bytes = file.len(), "file received");
+    let client = match &client {
+        Some(Extension(CallingClient(client))) => Some(client.as_str()),
+        None => app.client_id(),
+    };
     format!(
         "File uploaded successfully by Service: {}",
-        app.client_id().unwrap_or("unknown")
+        client.unwrap_or("unknown")
     )
 }
