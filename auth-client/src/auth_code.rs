@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::token::REDACTED;
+use crate::redact::REDACTED;
 
 /// The OIDC scopes every authorization request (and refresh) includes: an ID token (`openid`,
 /// `profile`) and a refresh token (`offline_access`).
@@ -210,6 +210,7 @@ pub struct AuthorizationResponse {
     error: Option<String>,
     error_description: Option<String>,
     error_uri: Option<String>,
+    iss: Option<String>,
 }
 
 impl AuthorizationResponse {
@@ -236,6 +237,7 @@ impl AuthorizationResponse {
                 "error" => &mut response.error,
                 "error_description" => &mut response.error_description,
                 "error_uri" => &mut response.error_uri,
+                "iss" => &mut response.iss,
                 _ => continue,
             };
             // The first occurrence wins; a repeated parameter cannot replace it.
@@ -264,6 +266,21 @@ impl AuthorizationResponse {
         self.state.as_deref()
     }
 
+    /// The RFC 9207 `iss`: the issuer that sent this response (mix-up defence; checked by
+    /// [`redeem_code`](crate::ConfidentialClient::redeem_code) when the provider advertises
+    /// it).
+    pub fn iss(&self) -> Option<&str> {
+        self.iss.as_deref()
+    }
+
+    /// Sets `iss`, for a response assembled by hand (e.g. from a framework's query extractor
+    /// that kept the parameters apart).
+    #[must_use]
+    pub fn with_iss(mut self, iss: impl Into<String>) -> Self {
+        self.iss = Some(iss.into());
+        self
+    }
+
     /// The `error`, when the user cancelled or the request was refused.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
@@ -287,6 +304,7 @@ impl fmt::Debug for AuthorizationResponse {
             .field("state", &self.state)
             .field("error", &self.error)
             .field("error_description", &self.error_description)
+            .field("iss", &self.iss)
             .finish_non_exhaustive()
     }
 }

@@ -28,6 +28,12 @@ pub(crate) struct Endpoints {
     pub(crate) token: String,
     /// `None` for Entra: the JWKS cache discovers from the authority itself.
     pub(crate) jwks_uri: Option<String>,
+    /// The discovered issuer (`None` for Entra: endpoints by convention).
+    pub(crate) issuer: Option<String>,
+    /// RFC 9207 `authorization_response_iss_parameter_supported`.
+    pub(crate) iss_parameter_supported: bool,
+    /// `token_endpoint_auth_signing_alg_values_supported` (empty when not advertised).
+    pub(crate) token_auth_signing_algs: Vec<String>,
 }
 
 impl Authority {
@@ -70,6 +76,11 @@ impl Authority {
         })
     }
 
+    /// Whether this is Microsoft Entra ID.
+    pub(crate) fn is_entra(&self) -> bool {
+        matches!(self, Authority::Entra { .. })
+    }
+
     /// The string that identifies the authority in cache keys.
     pub(crate) fn key(&self) -> String {
         match self {
@@ -87,6 +98,9 @@ impl Authority {
                     authorization: format!("{base}/oauth2/v2.0/authorize"),
                     token: format!("{base}/oauth2/v2.0/token"),
                     jwks_uri: None,
+                    issuer: None,
+                    iss_parameter_supported: false,
+                    token_auth_signing_algs: Vec::new(),
                 })
             }
             Authority::Oidc { .. } => None,
@@ -126,8 +140,89 @@ impl Authority {
             authorization: endpoint("authorization_endpoint")?,
             token: endpoint("token_endpoint")?,
             jwks_uri: Some(endpoint("jwks_uri")?),
+            issuer: Some(issuer.to_owned()),
+            iss_parameter_supported: doc
+                .get("authorization_response_iss_parameter_supported")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+            token_auth_signing_algs: doc
+                .get("token_endpoint_auth_signing_alg_values_supported")
+                .and_then(serde_json::Value::as_array)
+                .map(|algs| {
+                    algs.iter()
+                        .filter_map(|a| a.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
+}
+
+/// Microsoft's cloud hosts and their aliases, grouped by cloud, the canonical (issuer) host
+/// first. From MSAL's built-in instance metadata (msal-common `AuthorityMetadata.ts`,
+/// <https://github.com/AzureAD/microsoft-authentication-library-for-js/blob/dev/lib/msal-common/src/authority/AuthorityMetadata.ts>)
+/// and Microsoft's national-cloud endpoints
+/// (<https://learn.microsoft.com/en-us/entra/identity-platform/authentication-national-cloud>).
+/// The retired Microsoft Cloud Deutschland (`login.microsoftonline.de`, closed in 2021) is not
+/// listed.
+const KNOWN_CLOUDS: [&[&str]; 3] = [
+    // Public cloud; v2 issuer https://login.microsoftonline.com/{tid}/v2.0.
+    &[
+        "login.microsoftonline.com",
+        "login.windows.net",
+        "login.microsoft.com",
+        "sts.windows.net",
+    ],
+    // US Government; v2 issuer https://login.microsoftonline.us/{tid}/v2.0.
+    &[
+        "login.microsoftonline.us",
+        "login.usgovcloudapi.net",
+        "login-us.microsoftonline.com",
+    ],
+    // China (operated by 21Vianet); v2 issuer https://login.partner.microsoftonline.cn/{tid}/v2.0.
+    &["login.partner.microsoftonline.cn", "login.chinacloudapi.cn"],
+];
+
+/// The host of a base URL (`https://host[:port][/path]`), lowercase, without the port.
+fn host_of(instance: &str) -> String {
+    let rest = instance.split_once("://").map_or(instance, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = if authority.starts_with('[') {
+        authority.split(']').next().map_or("", |h| h).to_owned() + "]"
+    } else {
+        authority
+            .rsplit_once(':')
+            .map_or(authority, |(h, _)| h)
+            .to_owned()
+    };
+    host.to_ascii_lowercase()
+}
+
+/// Refuses an Entra instance whose host is neither a known Microsoft cloud host, nor loopback
+/// (a local emulator), nor explicitly trusted: tokens, secrets and assertions would go to it.
+pub(crate) fn check_entra_host(instance: &str, trusted: &[String]) -> Result<(), BuildError> {
+    let host = host_of(instance);
+    let authority = instance.split_once("://").map_or(instance, |(_, r)| r);
+    let known = KNOWN_CLOUDS
+        .iter()
+        .any(|cloud| cloud.contains(&host.as_str()));
+    if known || trusted.contains(&host) || is_loopback(authority.split('/').next().unwrap_or("")) {
+        return Ok(());
+    }
+    Err(BuildError::UnknownAuthorityHost(host))
+}
+
+/// The instance ID tokens name: the cloud's canonical host for a known alias (e.g.
+/// `login.windows.net` → `login.microsoftonline.com`), otherwise `instance` itself.
+pub(crate) fn issuer_instance(instance: &str) -> String {
+    let host = host_of(instance);
+    KNOWN_CLOUDS
+        .iter()
+        .find(|cloud| cloud.contains(&host.as_str()))
+        .map_or_else(
+            || instance.to_owned(),
+            |cloud| format!("https://{}", cloud[0]),
+        )
 }
 
 fn invalid(url: &str, reason: &'static str) -> BuildError {
@@ -216,6 +311,53 @@ mod tests {
         assert!(Authority::from_url("http://example.com/tenant").is_err());
         assert!(Authority::from_url("http://127.0.0.1:9/tenant").is_ok());
         assert!(Authority::entra("https://x", "a/b").is_err());
+    }
+
+    #[test]
+    fn entra_authority_hosts_must_be_known_clouds_loopback_or_trusted() {
+        for known in [
+            "https://login.microsoftonline.com",
+            "https://LOGIN.windows.net/",
+            "https://login.microsoftonline.us",
+            "https://login.usgovcloudapi.net",
+            "https://login.partner.microsoftonline.cn",
+            "https://login.chinacloudapi.cn",
+            "http://127.0.0.1:8080",
+            "https://localhost:9443",
+        ] {
+            assert!(check_entra_host(known, &[]).is_ok(), "{known}");
+        }
+        for unknown in [
+            "https://login.microsoftonline.com.evil.example",
+            "https://evil.example",
+            "https://login.microsoftonline.de",
+        ] {
+            assert_eq!(
+                check_entra_host(unknown, &[]),
+                Err(BuildError::UnknownAuthorityHost(host_of(unknown))),
+                "{unknown}"
+            );
+        }
+        assert!(
+            check_entra_host("https://proxy.example:8443/x", &["proxy.example".into()]).is_ok()
+        );
+    }
+
+    #[test]
+    fn sovereign_aliases_map_to_their_issuer_host() {
+        assert_eq!(
+            issuer_instance("https://login.windows.net"),
+            "https://login.microsoftonline.com"
+        );
+        assert_eq!(
+            issuer_instance("https://login.usgovcloudapi.net"),
+            "https://login.microsoftonline.us"
+        );
+        assert_eq!(
+            issuer_instance("https://login.chinacloudapi.cn"),
+            "https://login.partner.microsoftonline.cn"
+        );
+        assert_eq!(issuer_instance("http://127.0.0.1:9"), "http://127.0.0.1:9");
     }
 
     #[test]

@@ -224,7 +224,7 @@ where
 /// | malformed `Authorization` header | 400/401 as auth-layer answers |
 /// | an app-only caller | 403 |
 /// | Conditional Access (`interaction_required` + `claims`) | 401 `insufficient_claims` with the claims challenge ([`ClaimsChallenge`]) |
-/// | the user's token cannot be exchanged (AADSTS50013: expired meanwhile, …) | 401 `invalid_token` |
+/// | the user's token cannot be exchanged ([`Error::is_invalid_user_assertion`]: Entra's AADSTS50013, 500131, 500133, 50027; a token exchange's `invalid_request` / `invalid_token`) | 401 `invalid_token`: the caller gets a new token |
 /// | throttled | 503 with `Retry-After` |
 /// | the identity provider is unreachable, slow or failing | 502 |
 /// | anything else (credential refused, consent missing, bad scopes) | 500 |
@@ -269,7 +269,7 @@ impl OboRejection {
             OboRejection::Credentials(e) => e.status(),
             OboRejection::NotAUser => StatusCode::FORBIDDEN,
             OboRejection::Token(e) if e.is_throttled() => StatusCode::SERVICE_UNAVAILABLE,
-            OboRejection::Token(e) if e.aadsts_codes().contains(&50013) => StatusCode::UNAUTHORIZED,
+            OboRejection::Token(e) if e.is_invalid_user_assertion() => StatusCode::UNAUTHORIZED,
             OboRejection::Token(e) if e.is_transient() => StatusCode::BAD_GATEWAY,
             OboRejection::Token(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -289,7 +289,7 @@ impl OboRejection {
             OboRejection::Token(e) if e.is_throttled() => {
                 "the identity provider is throttling this service; retry later"
             }
-            OboRejection::Token(e) if e.aadsts_codes().contains(&50013) => {
+            OboRejection::Token(e) if e.is_invalid_user_assertion() => {
                 "the token cannot be exchanged for a downstream API; get a new token"
             }
             OboRejection::Token(e) if e.is_transient() => {

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::token::REDACTED;
+use crate::redact::REDACTED;
 
 /// A boxed, `Send` future: what [`TokenCache`] methods return (so the trait is object-safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -28,18 +28,25 @@ pub enum CacheKeyKind {
 }
 
 /// The identity of a cached token: kind, authority, client, the SHA-256 of the inbound
-/// assertion (On-Behalf-Of), and the normalised scopes (lowercase, sorted, deduplicated).
+/// assertion (On-Behalf-Of), the RFC 8707 resource (other providers), and the normalised
+/// scopes (sorted, deduplicated; lowercase for Entra, whose scopes are case-insensitive, and
+/// exactly as given for other providers, whose scopes RFC 6749 §3.3 makes case-sensitive).
 ///
 /// Its string form [`as_str`](Self::as_str) is stable and safe to use as a key in a shared
-/// store: `auth-client/v1/{app|obo}/{authority}/{client id}[/{assertion sha-256}]/{scopes}`.
-/// It never contains a token (only the hash of the assertion).
+/// store: `auth-client/v2/{app|obo}/` followed by each part as `{byte length}:{value}`
+/// (authority, client id, assertion hash, resource, scopes), so no two different tuples share
+/// a key whatever characters the parts hold. It never contains a token (only the hash of the
+/// assertion).
 ///
 /// ```
 /// use auth_client::{CacheKey, CacheKeyKind};
 ///
 /// let key = CacheKey::app("https://login.microsoftonline.com/contoso", "client", &["API://X/.default"]);
 /// assert_eq!(key.kind(), CacheKeyKind::App);
-/// assert_eq!(key.as_str(), "auth-client/v1/app/https://login.microsoftonline.com/contoso/client/api://x/.default");
+/// assert_eq!(
+///     key.as_str(),
+///     "auth-client/v2/app/41:https://login.microsoftonline.com/contoso6:client0:0:16:api://x/.default"
+/// );
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
@@ -50,12 +57,21 @@ pub struct CacheKey {
 }
 
 impl CacheKey {
-    /// The key of an app-only token.
+    /// The key of an Entra app-only token (authority, client id and scopes compared
+    /// case-insensitively).
     pub fn app(authority: &str, client_id: &str, scopes: &[&str]) -> Self {
-        Self::build(CacheKeyKind::App, authority, client_id, None, scopes)
+        Self::new(
+            CacheKeyKind::App,
+            authority,
+            client_id,
+            None,
+            None,
+            scopes,
+            true,
+        )
     }
 
-    /// The key of an On-Behalf-Of token; `assertion_hash` is the base64url SHA-256 of the
+    /// The key of an Entra On-Behalf-Of token; `assertion_hash` is the base64url SHA-256 of the
     /// inbound token ([`CacheKey::assertion_hash`] computes it).
     pub fn on_behalf_of(
         authority: &str,
@@ -63,12 +79,14 @@ impl CacheKey {
         assertion_hash: &str,
         scopes: &[&str],
     ) -> Self {
-        Self::build(
+        Self::new(
             CacheKeyKind::OnBehalfOf,
             authority,
             client_id,
-            Some(assertion_hash.to_owned()),
+            Some(assertion_hash),
+            None,
             scopes,
+            true,
         )
     }
 
@@ -80,33 +98,49 @@ impl CacheKey {
         ))
     }
 
-    fn build(
+    /// Any key. `entra`: fold the case of the authority, client id and scopes (Entra compares
+    /// them case-insensitively; other providers' scopes are case-sensitive).
+    pub(crate) fn new(
         kind: CacheKeyKind,
         authority: &str,
         client_id: &str,
-        assertion_hash: Option<String>,
+        assertion_hash: Option<&str>,
+        resource: Option<&str>,
         scopes: &[&str],
+        entra: bool,
     ) -> Self {
-        let scopes = normalise_scopes(scopes);
-        let mut text = String::with_capacity(64 + authority.len() + scopes.len() * 32);
-        text.push_str("auth-client/v1/");
+        let scopes = normalise_scopes(scopes, entra);
+        let fold = |s: &str| {
+            if entra {
+                s.to_ascii_lowercase()
+            } else {
+                s.to_owned()
+            }
+        };
+        let joined = scopes.join(" ");
+        let parts = [
+            fold(authority),
+            fold(client_id),
+            assertion_hash.unwrap_or("").to_owned(),
+            resource.unwrap_or("").to_owned(),
+            joined,
+        ];
+        let mut text = String::with_capacity(32 + parts.iter().map(|p| p.len() + 4).sum::<usize>());
+        text.push_str("auth-client/v2/");
         text.push_str(match kind {
             CacheKeyKind::App => "app/",
             CacheKeyKind::OnBehalfOf => "obo/",
         });
-        text.push_str(&authority.to_ascii_lowercase());
-        text.push('/');
-        text.push_str(&client_id.to_ascii_lowercase());
-        if let Some(hash) = &assertion_hash {
-            text.push('/');
-            text.push_str(hash);
+        for part in &parts {
+            // Length-prefixed: unambiguous whatever the parts contain.
+            text.push_str(&part.len().to_string());
+            text.push(':');
+            text.push_str(part);
         }
-        text.push('/');
-        text.push_str(&scopes.join(" "));
         CacheKey {
             kind,
             text,
-            assertion_hash,
+            assertion_hash: assertion_hash.map(str::to_owned),
             scopes,
         }
     }
@@ -144,12 +178,18 @@ impl fmt::Display for CacheKey {
     }
 }
 
-/// Lowercase, trimmed, sorted, deduplicated, empty ones dropped.
-pub(crate) fn normalise_scopes(scopes: &[&str]) -> Vec<String> {
+/// Trimmed, sorted, deduplicated, empty ones dropped; lowercase when `fold_case`.
+pub(crate) fn normalise_scopes(scopes: &[&str], fold_case: bool) -> Vec<String> {
     let mut out: Vec<String> = scopes
         .iter()
         .flat_map(|s| s.split_whitespace())
-        .map(str::to_ascii_lowercase)
+        .map(|s| {
+            if fold_case {
+                s.to_ascii_lowercase()
+            } else {
+                s.to_owned()
+            }
+        })
         .collect();
     out.sort_unstable();
     out.dedup();
@@ -440,15 +480,69 @@ mod tests {
     fn keys_normalise_scopes_and_separate_kinds_and_assertions() {
         let a = CacheKey::app("https://x/t", "C", &["b a", "A"]);
         assert_eq!(a.scopes(), ["a", "b"]);
-        let o1 =
-            CacheKey::on_behalf_of("https://x/t", "c", &CacheKey::assertion_hash("t1"), &["a"]);
+        let o1 = CacheKey::on_behalf_of(
+            "https://x/t",
+            "c",
+            &CacheKey::assertion_hash("secret-t1"),
+            &["a"],
+        );
         let o2 =
             CacheKey::on_behalf_of("https://x/t", "c", &CacheKey::assertion_hash("t2"), &["a"]);
         assert_ne!(o1, o2);
-        assert!(!o1.as_str().contains("t1"));
+        assert!(!o1.as_str().contains("secret-t1"));
         assert_ne!(
             CacheKey::app("https://x/t", "c", &["a"]).as_str(),
             o1.as_str()
+        );
+    }
+
+    #[test]
+    fn cache_keys_are_unambiguous() {
+        // Without length prefixes these two would both read ".../t/c/x/...".
+        let a = CacheKey::app("https://x/t/c", "x", &["s"]);
+        let b = CacheKey::app("https://x/t", "c/x", &["s"]);
+        assert_ne!(a, b);
+        assert_ne!(a.as_str(), b.as_str());
+        let with = |r| CacheKey::new(CacheKeyKind::App, "https://i", "c", None, r, &["s"], false);
+        assert_ne!(with(Some("https://api")).as_str(), with(None).as_str());
+        assert_ne!(with(Some("a")).as_str(), with(Some("b")).as_str());
+    }
+
+    #[test]
+    fn cache_key_scopes_fold_case_only_for_entra() {
+        let entra = |s| {
+            CacheKey::new(
+                CacheKeyKind::App,
+                "https://i/t",
+                "c",
+                None,
+                None,
+                &[s],
+                true,
+            )
+        };
+        assert_eq!(entra("Files.Read"), entra("files.read"));
+        let oidc = |s| CacheKey::new(CacheKeyKind::App, "https://i", "c", None, None, &[s], false);
+        assert_ne!(oidc("Files.Read"), oidc("files.read"));
+        assert_ne!(
+            CacheKey::new(
+                CacheKeyKind::App,
+                "https://i",
+                "Client",
+                None,
+                None,
+                &["s"],
+                false
+            ),
+            CacheKey::new(
+                CacheKeyKind::App,
+                "https://i",
+                "client",
+                None,
+                None,
+                &["s"],
+                false
+            )
         );
     }
 

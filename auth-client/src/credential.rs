@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, KeyPair as _, RsaKeyPair};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
 use base64::Engine as _;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -15,7 +15,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use crate::cache::BoxFuture;
 use crate::error::{BuildError, Error};
 use crate::random;
-use crate::token::REDACTED;
+use crate::redact::REDACTED;
 
 /// `client_assertion_type` of every client assertion (RFC 7523).
 pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -26,8 +26,9 @@ const ASSERTION_LIFETIME: u64 = 600;
 /// A boxed error, as assertion callbacks return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Called with the audience (the token endpoint URL) the assertion must name.
 type AssertionCallback =
-    Arc<dyn Fn() -> BoxFuture<'static, Result<String, BoxError>> + Send + Sync>;
+    Arc<dyn Fn(String) -> BoxFuture<'static, Result<String, BoxError>> + Send + Sync>;
 
 /// The signature algorithm of certificate client assertions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,6 +41,193 @@ pub enum AssertionAlgorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256, header `x5t` (the SHA-1 thumbprint), for identity
     /// providers without PS256.
     Rs256,
+    /// ECDSA P-256 with SHA-256, for an EC private key
+    /// ([`private_key_pem`](crate::ConfidentialClientBuilder::private_key_pem)).
+    Es256,
+}
+
+impl AssertionAlgorithm {
+    /// The JWS `alg` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AssertionAlgorithm::Ps256 => "PS256",
+            AssertionAlgorithm::Rs256 => "RS256",
+            AssertionAlgorithm::Es256 => "ES256",
+        }
+    }
+}
+
+/// A plain private key and its key id, for `private_key_jwt` with providers that register a
+/// client's public key (or JWKS) rather than a certificate: RSA (RS256, PS256) or EC P-256
+/// (ES256). The assertion's header carries `kid`. `Debug` shows the key type and `kid` only.
+#[derive(Clone)]
+pub struct ClientPrivateKey {
+    key: SigningKey,
+    kid: String,
+}
+
+#[derive(Clone)]
+enum SigningKey {
+    Rsa(Arc<RsaKeyPair>),
+    Ec(Arc<EcdsaKeyPair>),
+}
+
+impl ClientPrivateKey {
+    /// From a PEM private key (PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY` or SEC1
+    /// `EC PRIVATE KEY`) and the `kid` the provider knows its public key by.
+    ///
+    /// # Errors
+    /// [`BuildError::Certificate`] when the key cannot be read, is encrypted, is RSA shorter
+    /// than 2048 bits, or is EC on another curve than P-256; or when `kid` is empty.
+    pub fn from_pem(key_pem: &str, kid: &str) -> Result<Self, BuildError> {
+        let bad = |m: &str| BuildError::Certificate(m.to_owned());
+        if kid.trim().is_empty() {
+            return Err(bad(
+                "the private key needs the kid the provider knows it by",
+            ));
+        }
+        if key_pem.contains("ENCRYPTED PRIVATE KEY") {
+            return Err(bad(
+                "encrypted private keys are not supported: decrypt it first",
+            ));
+        }
+        let der = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|_| {
+            bad("the PEM has no PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY section")
+        })?;
+        let key = match &der {
+            PrivateKeyDer::Pkcs1(der) => RsaKeyPair::from_der(der.secret_pkcs1_der())
+                .map(|k| SigningKey::Rsa(Arc::new(k)))
+                .map_err(|_| bad("the RSA private key is not usable (2048 bits or more)"))?,
+            PrivateKeyDer::Sec1(der) => EcdsaKeyPair::from_private_key_der(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                der.secret_sec1_der(),
+            )
+            .map(|k| SigningKey::Ec(Arc::new(k)))
+            .map_err(|_| bad("the EC private key is not a P-256 key"))?,
+            PrivateKeyDer::Pkcs8(der) => {
+                let bytes = der.secret_pkcs8_der();
+                match RsaKeyPair::from_pkcs8(bytes) {
+                    Ok(k) => SigningKey::Rsa(Arc::new(k)),
+                    Err(_) => EcdsaKeyPair::from_pkcs8(
+                        &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                        bytes,
+                    )
+                    .map(|k| SigningKey::Ec(Arc::new(k)))
+                    .map_err(|_| {
+                        bad("the private key is neither RSA (2048 bits or more) nor EC P-256")
+                    })?,
+                }
+            }
+            _ => return Err(bad("unsupported private key format")),
+        };
+        Ok(ClientPrivateKey {
+            key,
+            kid: kid.trim().to_owned(),
+        })
+    }
+
+    /// The key id sent as `kid`.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The algorithm when none is configured: from the provider's
+    /// `token_endpoint_auth_signing_alg_values_supported` (OIDC Discovery §3): ES256 for an EC
+    /// key; for RSA, RS256 when advertised (or nothing is advertised: RS256 is OIDC's
+    /// mandatory-to-implement algorithm), else PS256 when advertised.
+    pub(crate) fn algorithm(&self, advertised: &[String]) -> Result<AssertionAlgorithm, Error> {
+        let offered = |name: &str| advertised.is_empty() || advertised.iter().any(|a| a == name);
+        match self.key {
+            SigningKey::Ec(_) if offered("ES256") => Ok(AssertionAlgorithm::Es256),
+            SigningKey::Rsa(_) if offered("RS256") => Ok(AssertionAlgorithm::Rs256),
+            SigningKey::Rsa(_) if offered("PS256") => Ok(AssertionAlgorithm::Ps256),
+            _ => Err(Error::Credential(format!(
+                "the provider's token_endpoint_auth_signing_alg_values_supported ({}) has no \
+                 algorithm for this key; set assertion_algorithm(..)",
+                advertised.join(", ")
+            ))),
+        }
+    }
+
+    /// Signs a client assertion (RFC 7523 §3) with `kid` in the header.
+    pub(crate) fn sign_assertion(
+        &self,
+        client_id: &str,
+        audience: &str,
+        now: u64,
+        algorithm: AssertionAlgorithm,
+    ) -> Result<String, Error> {
+        let mut header = serde_json::Map::new();
+        header.insert("alg".into(), algorithm.name().into());
+        header.insert("typ".into(), "JWT".into());
+        header.insert("kid".into(), self.kid.clone().into());
+        let input = assertion_input(header, client_id, audience, now)?;
+        let failed = || Error::Credential("signing the client assertion failed".to_owned());
+        let sig = match (&self.key, algorithm) {
+            (SigningKey::Rsa(key), AssertionAlgorithm::Ps256 | AssertionAlgorithm::Rs256) => {
+                let padding: &'static dyn signature::RsaEncoding =
+                    if algorithm == AssertionAlgorithm::Ps256 {
+                        &signature::RSA_PSS_SHA256
+                    } else {
+                        &signature::RSA_PKCS1_SHA256
+                    };
+                let mut sig = vec![0u8; key.public_modulus_len()];
+                key.sign(padding, &SystemRandom::new(), input.as_bytes(), &mut sig)
+                    .map_err(|_| failed())?;
+                sig
+            }
+            (SigningKey::Ec(key), AssertionAlgorithm::Es256) => key
+                .sign(&SystemRandom::new(), input.as_bytes())
+                .map_err(|_| failed())?
+                .as_ref()
+                .to_vec(),
+            _ => {
+                return Err(Error::Credential(format!(
+                    "{} cannot be signed with this key type",
+                    algorithm.name()
+                )));
+            }
+        };
+        Ok(format!("{input}.{}", random::b64url(sig)))
+    }
+}
+
+impl fmt::Debug for ClientPrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.key {
+            SigningKey::Rsa(_) => "RSA",
+            SigningKey::Ec(_) => "EC P-256",
+        };
+        f.debug_struct("ClientPrivateKey")
+            .field("type", &kind)
+            .field("kid", &self.kid)
+            .field("private_key", &REDACTED)
+            .finish()
+    }
+}
+
+/// `{header}.{claims}` of a client assertion: `aud` = the token endpoint, `iss` = `sub` = the
+/// client id, a random `jti`, `nbf` = `iat` = now, `exp` = now + 10 minutes.
+fn assertion_input(
+    header: serde_json::Map<String, serde_json::Value>,
+    client_id: &str,
+    audience: &str,
+    now: u64,
+) -> Result<String, Error> {
+    let claims = serde_json::json!({
+        "aud": audience,
+        "iss": client_id,
+        "sub": client_id,
+        "jti": random::guid()?,
+        "nbf": now,
+        "iat": now,
+        "exp": now + ASSERTION_LIFETIME,
+    });
+    Ok(format!(
+        "{}.{}",
+        random::b64url(serde_json::Value::Object(header).to_string()),
+        random::b64url(claims.to_string())
+    ))
 }
 
 /// An X.509 certificate and its RSA private key, for signed client assertions
@@ -191,6 +379,13 @@ impl ClientCertificate {
                 header.insert("x5t".into(), self.x5t.clone().into());
                 &signature::RSA_PKCS1_SHA256
             }
+            AssertionAlgorithm::Es256 => {
+                return Err(Error::Credential(
+                    "certificates hold RSA keys here: ES256 needs private_key_pem(..) with an EC \
+                     key"
+                    .to_owned(),
+                ));
+            }
         };
         if send_chain {
             let x5c: Vec<serde_json::Value> = self
@@ -200,20 +395,7 @@ impl ClientCertificate {
                 .collect();
             header.insert("x5c".into(), x5c.into());
         }
-        let claims = serde_json::json!({
-            "aud": audience,
-            "iss": client_id,
-            "sub": client_id,
-            "jti": random::guid()?,
-            "nbf": now,
-            "iat": now,
-            "exp": now + ASSERTION_LIFETIME,
-        });
-        let input = format!(
-            "{}.{}",
-            random::b64url(serde_json::Value::Object(header).to_string()),
-            random::b64url(claims.to_string())
-        );
+        let input = assertion_input(header, client_id, audience, now)?;
         let mut sig = vec![0u8; self.key.public_modulus_len()];
         self.key
             .sign(padding, &SystemRandom::new(), input.as_bytes(), &mut sig)
@@ -245,7 +427,10 @@ impl fmt::Debug for ClientCertificate {
 /// // Workload identity (AKS): the projected service-account token, read on every use.
 /// let federated = ClientCredential::federated_token_file("/var/run/secrets/azure/tokens/azure-identity-token");
 /// // Or any source of assertions.
-/// let callback = ClientCredential::assertion_callback(|| async { Ok::<_, std::io::Error>("eyJ…".to_owned()) });
+/// // Or any source of assertions; the callback is told the audience (the token endpoint).
+/// let callback = ClientCredential::assertion_callback(|_audience: String| async {
+///     Ok::<_, std::io::Error>("eyJ…".to_owned())
+/// });
 /// ```
 #[derive(Clone)]
 pub struct ClientCredential(Kind);
@@ -254,6 +439,7 @@ pub struct ClientCredential(Kind);
 enum Kind {
     Secret(String),
     Certificate(ClientCertificate),
+    PrivateKey(ClientPrivateKey),
     FederatedFile(PathBuf),
     Callback(AssertionCallback),
 }
@@ -269,23 +455,30 @@ impl ClientCredential {
         ClientCredential(Kind::Certificate(certificate))
     }
 
+    /// A plain private key and its `kid` (`private_key_jwt` with a registered public key): a
+    /// client assertion signed fresh for every request.
+    pub fn private_key(key: ClientPrivateKey) -> Self {
+        ClientCredential(Kind::PrivateKey(key))
+    }
+
     /// A federated credential read from this file on every use (Kubernetes projects a fresh
     /// service-account token into it: `AZURE_FEDERATED_TOKEN_FILE`).
     pub fn federated_token_file(path: impl Into<PathBuf>) -> Self {
         ClientCredential(Kind::FederatedFile(path.into()))
     }
 
-    /// A federated credential produced by `callback` for every request (e.g. a token from
-    /// another identity provider, or a managed identity's token for
-    /// `api://AzureADTokenExchange`).
+    /// A client assertion produced by `callback` for every request, given the audience it
+    /// must name (the token endpoint URL): a federated token (another identity provider's, a
+    /// managed identity's token for `api://AzureADTokenExchange`), or an assertion signed
+    /// elsewhere (an HSM, a key vault).
     pub fn assertion_callback<F, Fut, E>(callback: F) -> Self
     where
-        F: Fn() -> Fut + Send + Sync + 'static,
+        F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<String, E>> + Send + 'static,
         E: Into<BoxError>,
     {
-        let callback: AssertionCallback = Arc::new(move || {
-            let fut = callback();
+        let callback: AssertionCallback = Arc::new(move |audience| {
+            let fut = callback(audience);
             Box::pin(async move { fut.await.map_err(Into::into) })
         });
         ClientCredential(Kind::Callback(callback))
@@ -305,13 +498,25 @@ impl ClientCredential {
         client_id: &str,
         audience: &str,
         now: u64,
-        algorithm: AssertionAlgorithm,
+        algorithm: Option<AssertionAlgorithm>,
+        advertised: &[String],
         send_chain: bool,
     ) -> Result<Option<String>, Error> {
         let assertion = match &self.0 {
             Kind::Secret(_) => return Ok(None),
-            Kind::Certificate(cert) => {
-                cert.sign_assertion(client_id, audience, now, algorithm, send_chain)?
+            Kind::Certificate(cert) => cert.sign_assertion(
+                client_id,
+                audience,
+                now,
+                algorithm.unwrap_or_default(),
+                send_chain,
+            )?,
+            Kind::PrivateKey(key) => {
+                let algorithm = match algorithm {
+                    Some(algorithm) => algorithm,
+                    None => key.algorithm(advertised)?,
+                };
+                key.sign_assertion(client_id, audience, now, algorithm)?
             }
             Kind::FederatedFile(path) => {
                 let text = tokio::fs::read_to_string(path).await.map_err(|e| {
@@ -322,7 +527,7 @@ impl ClientCredential {
                 })?;
                 text.trim().to_owned()
             }
-            Kind::Callback(callback) => callback().await.map_err(|e| {
+            Kind::Callback(callback) => callback(audience.to_owned()).await.map_err(|e| {
                 Error::Credential(format!("the client assertion callback failed: {e}"))
             })?,
         };
@@ -342,6 +547,10 @@ impl fmt::Debug for ClientCredential {
             Kind::Certificate(c) => f
                 .debug_tuple("ClientCredential::Certificate")
                 .field(c)
+                .finish(),
+            Kind::PrivateKey(k) => f
+                .debug_tuple("ClientCredential::PrivateKey")
+                .field(k)
                 .finish(),
             Kind::FederatedFile(p) => f
                 .debug_tuple("ClientCredential::FederatedTokenFile")

@@ -1,6 +1,7 @@
 //! [`ConfidentialClient::from_env`]: the Azure SDK's environment variables.
 
-use crate::client::{ConfidentialClient, ConfidentialClientBuilder, DEFAULT_INSTANCE};
+use crate::client::builder::ConfidentialClientBuilder;
+use crate::client::{ConfidentialClient, DEFAULT_INSTANCE};
 use crate::credential::ClientCertificate;
 use crate::error::BuildError;
 

@@ -42,6 +42,16 @@ pub enum BuildError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An Entra authority on a host that is not one of Microsoft's cloud hosts (public, US
+    /// Government, China, and their aliases), not loopback, and not trusted with
+    /// [`trust_authority_host`](crate::ConfidentialClientBuilder::trust_authority_host).
+    #[error(
+        "{0:?} is not a Microsoft Entra cloud host (login.microsoftonline.com, \
+         login.microsoftonline.us, login.partner.microsoftonline.cn or an alias): use \
+         issuer(...) for another OpenID Connect provider, or trust_authority_host({0:?}) if it \
+         really fronts Entra"
+    )]
+    UnknownAuthorityHost(String),
     /// The tenant is not a tenant id, domain name, `common`, `organizations` or `consumers`.
     #[error("{0:?} is not a tenant id or tenant domain name")]
     InvalidTenant(String),
@@ -157,6 +167,14 @@ pub enum Error {
          to this session's sign-in (a forged or stale callback); start the sign-in again"
     )]
     StateMismatch,
+    /// The authorization response's RFC 9207 `iss` is missing (the provider advertises
+    /// `authorization_response_iss_parameter_supported`) or names another issuer: it may come
+    /// from another authorization server (a mix-up attack). Refused before any request.
+    #[error(
+        "the authorization response's iss is missing or names another issuer (RFC 9207): it \
+         may come from another authorization server; start the sign-in again"
+    )]
+    IssuerMismatch,
     /// The authorization response has neither a code nor an error.
     #[error("the authorization response has no code")]
     MissingCode,
@@ -226,6 +244,30 @@ impl Error {
     pub fn is_invalid_grant(&self) -> bool {
         self.server_error()
             .is_some_and(ServerError::is_invalid_grant)
+    }
+
+    /// The user's token presented for On-Behalf-Of (or RFC 8693 token exchange) is no good:
+    /// expired, addressed to another app, badly signed or malformed. The caller must get a new
+    /// token for this API and retry: [`OnBehalfOf`](crate::OnBehalfOf) answers 401
+    /// `invalid_token`.
+    ///
+    /// Entra: AADSTS50013 (assertion invalid, e.g. bad signature), AADSTS500131 (assertion
+    /// audience is another app), AADSTS500133 (assertion not within its valid time range, i.e.
+    /// expired), AADSTS50027 (invalid or malformed JWT) —
+    /// <https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes>.
+    /// Other providers, for a token exchange: `invalid_request` (RFC 8693 §2.2.2 names it for
+    /// an invalid `subject_token`) and `invalid_token` (Keycloak's answer).
+    pub fn is_invalid_user_assertion(&self) -> bool {
+        self.server_error()
+            .is_some_and(ServerError::is_invalid_user_assertion)
+    }
+
+    /// `invalid_target` (RFC 8707 / RFC 8693): the requested `resource` or `audience` is
+    /// unknown or not allowed for this client; Entra's equivalent is AADSTS500011 (resource
+    /// not found in the tenant).
+    pub fn is_invalid_target(&self) -> bool {
+        self.server_error()
+            .is_some_and(ServerError::is_invalid_target)
     }
 
     /// Throttled (HTTP 429, or 503 with `Retry-After`), now or by an earlier identical request.
@@ -347,6 +389,8 @@ pub(crate) struct RequestContext {
     pub(crate) grant: &'static str,
     pub(crate) client_id: String,
     pub(crate) scopes: Vec<String>,
+    /// Whether the authority is Microsoft Entra ID: Entra's AADSTS hints apply only then.
+    pub(crate) entra: bool,
 }
 
 /// An OAuth 2.0 error response, with Microsoft Entra ID's extensions: AADSTS `error_codes`,
@@ -509,6 +553,20 @@ impl ServerError {
         self.error == "invalid_grant"
     }
 
+    /// See [`Error::is_invalid_user_assertion`].
+    pub fn is_invalid_user_assertion(&self) -> bool {
+        if self.context.entra {
+            return self.has_code(&INVALID_USER_ASSERTION);
+        }
+        self.context.grant == TOKEN_EXCHANGE
+            && matches!(self.error.as_str(), "invalid_request" | "invalid_token")
+    }
+
+    /// See [`Error::is_invalid_target`].
+    pub fn is_invalid_target(&self) -> bool {
+        self.error == "invalid_target" || (self.context.entra && self.has_code(&[500011]))
+    }
+
     /// The first line of the description without the `AADSTSnnnnn: ` prefix.
     fn summary(&self) -> Option<&str> {
         let first = self.description.as_deref()?.lines().next()?.trim();
@@ -523,7 +581,9 @@ impl ServerError {
     fn hint(&self) -> Option<String> {
         let client = &self.context.client_id;
         let scopes = self.context.scopes.join(" ");
-        let code_hint = self.codes.iter().find_map(|code| {
+        // AADSTS codes mean something only from Entra.
+        let codes: &[u32] = if self.context.entra { &self.codes } else { &[] };
+        let code_hint = codes.iter().find_map(|code| {
             Some(match code {
                 65001 => format!(
                     "Grant admin consent for {scopes} to app {client} (Entra admin center > App \
@@ -555,11 +615,19 @@ impl ServerError {
                 90002 => "The tenant was not found: check the tenant id and the authority host \
                           (AZURE_TENANT_ID, AZURE_AUTHORITY_HOST)"
                     .to_owned(),
-                50013 => format!(
+                50013 | 50027 => format!(
                     "On-Behalf-Of needs the user's access token addressed to this API (aud = \
                      {client} or its App ID URI), unexpired, and delegated (not an ID token or \
-                     an app-only token)"
+                     an app-only token): the caller must get a new token"
                 ),
+                500131 => format!(
+                    "The user's token is addressed to another app: On-Behalf-Of needs a token \
+                     whose aud is app {client} (its client id or App ID URI); the caller must \
+                     request a token for this API"
+                ),
+                500133 => "The user's token has expired (or is not yet valid): the caller must \
+                           get a new token and retry"
+                    .to_owned(),
                 50076 | 50079 | 50158 => "A Conditional Access policy (e.g. MFA) needs the \
                                          user: pass the claims challenge back to the client so \
                                          that it signs the user in again"
@@ -587,8 +655,17 @@ impl ServerError {
                 50011 => "Redeem the code with the redirect URI of the authorization request, \
                           and register that URI on the app"
                     .to_owned(),
-                700082 | 9002313 => "The refresh token is expired or invalid: sign the user in \
-                                     again"
+                700082 => "The refresh token has expired: sign the user in again".to_owned(),
+                // https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes:
+                // "Invalid request. Request is malformed or invalid."
+                9002313 if self.context.grant == "refresh_token" => {
+                    "Entra found the request malformed or invalid; for a refresh that is \
+                     usually a refresh token Entra cannot read (truncated, or not one it \
+                     issued): sign the user in again"
+                        .to_owned()
+                }
+                9002313 => "Entra found the request malformed or invalid: check the grant's \
+                            parameters (redirect URI, code, scopes, client id)"
                     .to_owned(),
                 70000 => "The code or refresh token was issued to another app".to_owned(),
                 50034 => "The user does not exist in this tenant".to_owned(),
@@ -598,8 +675,14 @@ impl ServerError {
         code_hint.or_else(|| match self.error.as_str() {
             "invalid_client" => Some(format!("Check the client credential of app {client}")),
             "unauthorized_client" => Some(format!(
-                "Check that app {client} exists in this tenant and may use this grant"
+                "Check that client {client} is registered with the identity provider and may \
+                 use this grant"
             )),
+            "invalid_target" => Some(
+                "Check the requested resource or audience: the identity provider does not know \
+                 it or does not allow it for this client"
+                    .to_owned(),
+            ),
             "invalid_scope" => Some(format!("Check the requested scopes {scopes}")),
             "interaction_required" | "login_required" => Some(
                 "The user must sign in again (pass the claims challenge back to the client, \
@@ -642,11 +725,17 @@ impl fmt::Display for ServerError {
             let codes: Vec<String> = self.codes.iter().map(|c| format!("AADSTS{c}")).collect();
             write!(f, " ({})", codes.join(", "))?;
         }
-        if let Some(summary) = self.summary() {
+        let summary = self.summary();
+        if let Some(summary) = summary {
             write!(f, ": {summary}")?;
         }
         if let Some(hint) = self.hint() {
-            write!(f, " {hint}.")?;
+            // The server's summary may or may not end a sentence.
+            let separator = match summary {
+                Some(s) if !s.ends_with(['.', '!', '?']) => ". ",
+                _ => " ",
+            };
+            write!(f, "{separator}{hint}.")?;
         }
         match (&self.correlation_id, &self.trace_id) {
             (Some(c), Some(t)) => write!(f, " [correlation id {c}, trace id {t}]"),
@@ -658,6 +747,13 @@ impl fmt::Display for ServerError {
 }
 
 impl std::error::Error for ServerError {}
+
+/// Entra's codes for an On-Behalf-Of assertion that is no good (see
+/// [`Error::is_invalid_user_assertion`]).
+const INVALID_USER_ASSERTION: [u32; 4] = [50013, 500131, 500133, 50027];
+
+/// The grant name of an RFC 8693 token exchange in [`RequestContext`].
+pub(crate) const TOKEN_EXCHANGE: &str = "token_exchange";
 
 /// Every `AADSTSnnnnn` in `text`.
 fn codes_in(text: &str) -> Vec<u32> {
@@ -682,7 +778,108 @@ mod tests {
             grant: "on_behalf_of",
             client_id: "7708b120-d422-57c9-8912-c46d3170a2be".into(),
             scopes: vec!["api://shared-documents/Documents.Read".into()],
+            entra: true,
         }
+    }
+
+    fn server(body: serde_json::Value, entra: bool, grant: &'static str) -> Error {
+        let context = RequestContext {
+            grant,
+            entra,
+            ..ctx()
+        };
+        Error::Server(Box::new(
+            ServerError::from_json(Some(400), &body, context).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn obo_assertion_errors_500131_500133_50013_mean_invalid_user_assertion() {
+        for code in [50013, 500131, 500133, 50027] {
+            let e = server(
+                json!({"error": "invalid_grant", "error_codes": [code]}),
+                true,
+                "on_behalf_of",
+            );
+            assert!(e.is_invalid_user_assertion(), "{code}");
+        }
+        let consent = server(
+            json!({"error": "invalid_grant", "error_codes": [65001]}),
+            true,
+            "on_behalf_of",
+        );
+        assert!(!consent.is_invalid_user_assertion());
+        let exchange = server(json!({"error": "invalid_request"}), false, TOKEN_EXCHANGE);
+        assert!(exchange.is_invalid_user_assertion());
+        let cc = server(
+            json!({"error": "invalid_request"}),
+            false,
+            "client_credentials",
+        );
+        assert!(!cc.is_invalid_user_assertion());
+    }
+
+    #[test]
+    fn aadsts_hints_only_for_entra_authorities() {
+        let body = json!({"error": "invalid_grant", "error_description": "AADSTS65001: no consent", "error_codes": [65001]});
+        assert!(
+            server(body.clone(), true, "on_behalf_of")
+                .to_string()
+                .contains("Grant admin consent")
+        );
+        let text = server(body, false, "on_behalf_of").to_string();
+        assert!(
+            !text.contains("Grant admin consent") && !text.contains("Entra"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn hints_are_separated_from_the_server_summary() {
+        let e = server(
+            json!({"error": "invalid_client", "error_description": "Client authentication failed"}),
+            false,
+            "client_credentials",
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("failed. Check the client credential"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn aadsts9002313_is_a_malformed_request_not_an_expired_refresh_token() {
+        let e = server(
+            json!({"error": "invalid_grant", "error_codes": [9002313]}),
+            true,
+            "refresh_token",
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("malformed or invalid") && !text.contains("expired"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn invalid_target_is_recognised() {
+        assert!(
+            server(
+                json!({"error": "invalid_target"}),
+                false,
+                "client_credentials"
+            )
+            .is_invalid_target()
+        );
+        assert!(
+            server(
+                json!({"error": "invalid_resource", "error_codes": [500011]}),
+                true,
+                "client_credentials"
+            )
+            .is_invalid_target()
+        );
     }
 
     #[test]

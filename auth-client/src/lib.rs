@@ -10,12 +10,14 @@
 //! | authorization code + PKCE | a web app signing a user in | [`ConfidentialClient::authorization_url`], [`ConfidentialClient::redeem_code`] |
 //! | refresh token | the web app, later | [`ConfidentialClient::refresh`] |
 //!
-//! Credentials: a client secret, a certificate (PS256 / RS256 client assertions), or a
-//! federated assertion (workload identity file, or a callback); [`ConfidentialClient::from_env`]
+//! Credentials: a client secret, a certificate (PS256 / RS256 client assertions), a plain
+//! private key with its `kid` (RS256 / PS256 / ES256), or a federated assertion (workload
+//! identity file, or a callback told the audience); [`ConfidentialClient::from_env`]
 //! reads the Azure SDK's variables. App and On-Behalf-Of tokens are cached (bounded, behind the
 //! [`TokenCache`] trait), refreshed proactively when Entra sends `refresh_in`, and concurrent
 //! identical requests share one token-endpoint call. Errors keep Entra's AADSTS codes and say
-//! what to check ([`Error`]); 429/503 `Retry-After` is honoured; secrets and tokens never
+//! what to check ([`Error`]); throttling is handled as MSAL does (`Retry-After`, 60 s after a
+//! 429 without it); secrets and tokens never
 //! appear in `Debug` output or logs.
 //!
 //! `docs/token-acquisition.md` is the guide: every flow end to end, caching, errors, the
@@ -90,6 +92,7 @@ mod credential;
 mod env;
 mod error;
 mod random;
+mod redact;
 #[cfg(feature = "redis")]
 mod redis_cache;
 mod token;
@@ -105,12 +108,17 @@ pub use cache::{
     InMemoryTokenCache, TokenCache,
 };
 pub use challenge::{ClaimsChallenge, ClaimsEncoding};
+pub use client::builder::ConfidentialClientBuilder;
+pub use client::endpoint::{ClientAuthMethod, DEFAULT_THROTTLE};
+pub use client::request::TokenRequest;
+pub use client::stats::ClientStats;
 pub use client::{
-    ClientAuthMethod, ClientStats, ConfidentialClient, ConfidentialClientBuilder,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPIRY_MARGIN, DEFAULT_INSTANCE, DEFAULT_RETRY_DELAY,
-    DEFAULT_TIMEOUT,
+    ConfidentialClient, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPIRY_MARGIN, DEFAULT_INSTANCE,
+    DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT,
 };
-pub use credential::{AssertionAlgorithm, BoxError, ClientCertificate, ClientCredential};
+pub use credential::{
+    AssertionAlgorithm, BoxError, ClientCertificate, ClientCredential, ClientPrivateKey,
+};
 pub use error::{BuildError, Error, ServerError, Throttled};
 #[cfg(feature = "redis")]
 pub use redis_cache::{

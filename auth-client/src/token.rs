@@ -7,8 +7,7 @@ use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::CachedToken;
-
-pub(crate) const REDACTED: &str = "[redacted]";
+use crate::redact::REDACTED;
 
 /// An access token and what is known about it: type, expiry, scopes.
 ///

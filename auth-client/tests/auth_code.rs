@@ -245,7 +245,12 @@ async fn the_session_survives_serialization_and_hides_the_verifier() {
 #[tokio::test]
 async fn resource_claims_and_form_post_are_sent_on_the_authorize_request() {
     let idp = emulator().await;
-    let client = builder(&idp, "auth-code-client")
+    // RFC 8707 resource is for providers other than Entra: the emulator's issuer, discovered.
+    let web = idp.app("auth-code-client");
+    let client = ConfidentialClient::builder()
+        .issuer(idp.issuer())
+        .client_id(web.client_id())
+        .client_secret(web.secret())
         .resource("api://backend-api-id")
         .build()
         .unwrap();
@@ -283,6 +288,31 @@ async fn resource_claims_and_form_post_are_sent_on_the_authorize_request() {
         .await
         .unwrap_err();
     assert!(refreshed.is_invalid_grant());
+}
+
+#[tokio::test]
+async fn resource_is_never_sent_to_entra() {
+    let idp = emulator().await;
+    let err = builder(&idp, "auth-code-client")
+        .resource("api://backend-api-id")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, auth_client::BuildError::Config(_)), "{err}");
+    let client = client(&idp, "auth-code-client");
+    let err = client
+        .authorization_url(AuthorizationRequest::new(WEB_REDIRECT).resource("api://backend-api-id"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
+    let err = client
+        .refresh_for_resource(
+            &RefreshToken::new("rt"),
+            &[CASE_CREATE],
+            "api://backend-api-id",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
 }
 
 #[tokio::test]

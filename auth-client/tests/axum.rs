@@ -183,15 +183,6 @@ async fn other_failures_map_to_safe_500_502_503_and_401_responses() {
         "{text}"
     );
 
-    // The identity provider fails.
-    idp.set_token_fault(Some(TokenFault::status(500)));
-    let response = app
-        .clone()
-        .oneshot(get_with("/documents", Some(&token_a)))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-
     // It throttles: 503 with Retry-After.
     idp.set_token_fault(Some(TokenFault::throttled(Duration::from_secs(30))));
     let response = app
@@ -201,7 +192,30 @@ async fn other_failures_map_to_safe_500_502_503_and_401_responses() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()["retry-after"], "30");
+
+    // The identity provider fails (another middle tier: the first holds /documents back).
+    let (app, _) = middle_tier(&idp).await;
+    idp.set_token_fault(Some(TokenFault::status(500)));
+    let response = app
+        .clone()
+        .oneshot(get_with("/documents", Some(&token_a)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     idp.set_token_fault(None);
+    // MSAL's rule: a 5xx without Retry-After holds the identical request back 60 s.
+    let response = app
+        .clone()
+        .oneshot(get_with("/documents", Some(&token_a)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((59..=60).contains(&after), "{after}");
 
     // The user's token expired on the identity provider's clock meanwhile: 401 invalid_token.
     idp.advance_clock(Duration::from_secs(2 * 3600));

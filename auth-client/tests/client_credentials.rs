@@ -146,7 +146,9 @@ async fn federated_assertions_come_from_a_file_read_on_every_use_or_a_callback()
     let client = ConfidentialClient::builder()
         .authority(idp.authority())
         .client_id(&daemon)
-        .client_assertion(move || {
+        .client_assertion(move |audience: String| {
+            // The callback is told the token endpoint the assertion is for.
+            assert!(audience.ends_with("/oauth2/v2.0/token"), "{audience}");
             calls2.fetch_add(1, Ordering::SeqCst);
             let assertion = external_assertion(&idp2);
             async move { Ok::<_, std::io::Error>(assertion) }
@@ -171,7 +173,7 @@ async fn different_keys_never_wait_for_each_other() {
     let client = ConfidentialClient::builder()
         .authority(idp.authority())
         .client_id(idp.app("cert-daemon").client_id())
-        .client_assertion(move || {
+        .client_assertion(move |_audience| {
             // The first request's credential hangs until the gate opens.
             let blocked = first2.swap(false, Ordering::SeqCst);
             let (gate, assertion) = (Arc::clone(&gate2), external_assertion(&idp2));

@@ -62,7 +62,7 @@ async fn the_user_token_is_exchanged_for_one_addressed_to_the_downstream_api() {
 }
 
 #[tokio::test]
-async fn a_token_addressed_to_another_api_is_aadsts50013() {
+async fn a_token_addressed_to_another_api_is_an_invalid_user_assertion() {
     let idp = emulator().await;
     // The web app's token for the auth-code API, presented to the internal API's client.
     let web = client(&idp, "auth-code-client");
@@ -78,13 +78,21 @@ async fn a_token_addressed_to_another_api_is_aadsts50013() {
         err.is_invalid_grant() && !err.is_consent_required(),
         "{err}"
     );
-    assert_eq!(err.aadsts_codes(), [50013]);
+    // Entra answers AADSTS500131 (audience mismatch); older emulators answered 50013.
+    assert!(err.is_invalid_user_assertion(), "{err}");
+    assert!(
+        err.aadsts_codes() == [500131] || err.aadsts_codes() == [50013],
+        "{err}"
+    );
     let text = err.to_string();
     assert!(
         text.starts_with("on_behalf_of token request of app 7708b120"),
         "{text}"
     );
-    assert!(text.contains("addressed to this API"), "{text}");
+    assert!(
+        text.contains("addressed to this API") || text.contains("addressed to another app"),
+        "{text}"
+    );
     assert!(!text.contains(foreign.secret()));
 }
 

@@ -387,7 +387,7 @@ async fn two_replicas_share_app_and_on_behalf_of_tokens() {
     let keys = redis.keys().await;
     assert_eq!(keys.len(), 2, "{keys:?}");
     for key in &keys {
-        assert!(key.starts_with("tower-entra:auth-client/v1/"), "{key}");
+        assert!(key.starts_with("tower-entra:auth-client/v2/"), "{key}");
         for secret in [user_token.as_str(), app.secret(), on_behalf.secret()] {
             assert!(!key.contains(secret));
         }
