@@ -37,13 +37,6 @@ const RESOURCE_SERVERS = {
   'api://shared-api': 'documents.read',
 };
 
-// The provider's policy when a client-credentials request names no resource: Okta's custom
-// authorization servers and Auth0's "default audience" behave this way. Only the example
-// consumer gets one, so the clients that send `resource` prove they do.
-const DEFAULT_RESOURCE = {
-  's2s-example-consumer': 'api://s2s-example-api',
-};
-
 // Which resource's tokens a client may exchange (RFC 8693 `subject_token` audience).
 const EXCHANGE_FROM = {
   'middle-tier': 'api://middle-api',
@@ -156,9 +149,10 @@ function configuration(keys) {
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
+        // No resource, no JWT: a client-credentials request without `resource` gets an
+        // opaque token, as the issue describes (the docs' default policy).
         defaultResource(ctx, client, oneOf) {
-          if (oneOf) return oneOf;
-          return DEFAULT_RESOURCE[client.clientId];
+          return oneOf;
         },
         useGrantedResource: () => true,
         getResourceServerInfo(ctx, resourceIndicator) {
@@ -167,7 +161,7 @@ function configuration(keys) {
           return {
             scope,
             audience: resourceIndicator,
-            accessTokenTTL: 300,
+            accessTokenTTL: 3600, // an hour, Entra's and Okta's default
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'RS256' } },
           };
@@ -175,7 +169,7 @@ function configuration(keys) {
       },
     },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-    ttl: { AccessToken: 300, ClientCredentials: 300, RefreshToken: 3600, AuthorizationCode: 60 },
+    ttl: { AccessToken: 3600, ClientCredentials: 3600, RefreshToken: 3600, AuthorizationCode: 60 },
   };
 }
 
@@ -223,7 +217,7 @@ async function tokenExchange(ctx) {
   token.resourceServer = new provider.ResourceServer(target, {
     scope: scopeSet,
     audience: target,
-    accessTokenTTL: 300,
+    accessTokenTTL: 3600, // an hour, Entra's and Okta's default
     accessTokenFormat: 'jwt',
     jwt: { sign: { alg: 'RS256' } },
   });

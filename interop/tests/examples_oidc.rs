@@ -92,7 +92,10 @@ async fn accepted_audiences_has_no_entra_default_under_oidc_issuer() {
         ("REQUIRED_PERMISSIONS", "files.write, files.admin"),
     ];
     let config = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
-    assert_eq!(config.resource.accepted_audiences, ["api://s2s-example-api"]);
+    assert_eq!(
+        config.resource.accepted_audiences,
+        ["api://s2s-example-api"]
+    );
     assert_eq!(
         config.resource.permissions("Files.Write"),
         ["files.write", "files.admin"]

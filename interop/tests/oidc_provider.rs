@@ -42,18 +42,19 @@ fn authenticator(idp: &OidcProvider, audience: &str) -> Authenticator {
         .unwrap()
 }
 
-/// `s2s-example-consumer` gets a JWT for `api://s2s-example-api` by the provider's
-/// default-resource policy (no `resource` sent).
+/// `s2s-example-consumer`'s JWT for `api://s2s-example-api` (RFC 8707 `resource` sent).
 async fn consumer_token(idp: &OidcProvider) -> String {
-    client(
-        idp,
-        "s2s-example-consumer",
-        "s2s-example-consumer-secret-0123456789",
-    )
-    .acquire_token_for_client(&["files.write"])
-    .await
-    .unwrap()
-    .into_secret()
+    ConfidentialClient::builder()
+        .oidc_issuer(&idp.issuer)
+        .client_id("s2s-example-consumer")
+        .client_secret("s2s-example-consumer-secret-0123456789")
+        .resource(S2S_API)
+        .build()
+        .unwrap()
+        .acquire_token_for_client(&["files.write"])
+        .await
+        .unwrap()
+        .into_secret()
 }
 
 #[tokio::test]
@@ -375,13 +376,10 @@ async fn the_harness_serves_rfc8693_token_exchange_for_the_middle_tier() {
     assert_eq!(body["error"], "invalid_grant");
 }
 
-// --- Tests written against auth-client's API contract (/work/team/client.md) -----------------
-// They need the client helper's branch (RFC 8707 `resource` on client credentials and token
-// exchange, RFC 8693 behind `acquire_token_on_behalf_of`, RFC 9207 checks); ignored until it is
-// merged. Run them with `cargo test -p interop -- --ignored`.
+// --- auth-client's provider-neutral grants: RFC 8707 `resource` on client credentials, RFC 8693
+// token exchange behind `acquire_token_on_behalf_of`, RFC 9207 checks, plain-key private_key_jwt.
 
 #[tokio::test]
-#[ignore = "needs auth-client's RFC 8707 resource on client credentials (client branch)"]
 async fn client_credentials_with_resource_get_a_jwt_for_that_resource_with_post_and_basic() {
     let Some(idp) = OidcProvider::start(ProviderOptions::default()).await else {
         return;
@@ -418,10 +416,15 @@ async fn client_credentials_with_resource_get_a_jwt_for_that_resource_with_post_
         assert_eq!(principal.kind(), TokenKind::App);
         assert_eq!(principal.claims().client_id(), Some(client_id));
     }
+    // Without `resource` the provider issues an opaque token (no JWT to validate).
+    let opaque = client(&idp, "svc-post", "svc-post-secret-0123456789abcdef")
+        .acquire_token_for_client(&["files.write"])
+        .await
+        .unwrap();
+    assert_eq!(opaque.secret().split('.').count(), 1);
 }
 
 #[tokio::test]
-#[ignore = "needs auth-client's RFC 8693 token exchange behind acquire_token_on_behalf_of (client branch)"]
 async fn on_behalf_of_is_rfc8693_token_exchange_for_a_plain_oidc_provider() {
     let Some(idp) = OidcProvider::start(ProviderOptions::default()).await else {
         return;
@@ -461,7 +464,6 @@ async fn on_behalf_of_is_rfc8693_token_exchange_for_a_plain_oidc_provider() {
 }
 
 #[tokio::test]
-#[ignore = "needs auth-client's RFC 9207 check in redeem_code (client branch)"]
 async fn rfc9207_a_callback_with_another_iss_or_none_is_refused_before_redemption() {
     let Some(idp) = OidcProvider::start(ProviderOptions::default()).await else {
         return;
@@ -491,4 +493,30 @@ async fn rfc9207_a_callback_with_another_iss_or_none_is_refused_before_redemptio
         // Refused before any request: the code was never sent.
         assert_eq!(app.stats().token_requests, before, "{tamper:?}: {err}");
     }
+}
+
+#[tokio::test]
+async fn private_key_jwt_with_a_plain_key_and_kid_picks_the_registered_algorithm() {
+    // svc-jwt is registered for ES256 with the EC test key; the client must pick ES256 from
+    // discovery's token_endpoint_auth_signing_alg_values_supported and send the kid.
+    let Some(idp) = OidcProvider::start(ProviderOptions {
+        client_jwks: Some(auth_testkit::jwks(&[TestKey::ec_p256()])),
+        client_jwt_alg: Some("ES256"),
+    })
+    .await
+    else {
+        return;
+    };
+    let key = TestKey::ec_p256();
+    let client = ConfidentialClient::builder()
+        .oidc_issuer(&idp.issuer)
+        .client_id("svc-jwt")
+        .private_key_pem(&key.private_key_pem(), key.kid())
+        .assertion_algorithm(AssertionAlgorithm::Es256)
+        .build()
+        .unwrap();
+    client
+        .acquire_token_for_client(&["files.write"])
+        .await
+        .unwrap();
 }
