@@ -101,3 +101,88 @@ async fn accepted_audiences_has_no_entra_default_under_oidc_issuer() {
         ["files.write", "files.admin"]
     );
 }
+
+/// Alice's token for the middle tier (`aud` = `api://middle-api`, scope `middle.call`).
+async fn alice_for_the_middle_tier(idp: &OidcProvider) -> String {
+    let web = auth_client::ConfidentialClient::builder()
+        .oidc_issuer(&idp.issuer)
+        .client_id("web-app")
+        .client_secret("web-app-secret-0123456789abcdef")
+        .build()
+        .unwrap();
+    let redirect = "http://127.0.0.1:8080/callback";
+    let start = web
+        .authorization_url(
+            auth_client::AuthorizationRequest::new(redirect)
+                .scopes(["middle.call"])
+                .resource("api://middle-api"),
+        )
+        .await
+        .unwrap();
+    let callback = support::follow_to_callback(&start.url, redirect).await;
+    let response = auth_client::AuthorizationResponse::from_uri(&callback.parse().unwrap());
+    web.redeem_code(&start.session, &response)
+        .await
+        .unwrap()
+        .access_token
+        .into_secret()
+}
+
+#[tokio::test]
+async fn obo_internal_api_exchanges_alices_token_by_rfc8693_and_reads_the_shared_api() {
+    let Some(idp) = OidcProvider::start(ProviderOptions::default()).await else {
+        return;
+    };
+    let shared_pairs = [
+        ("OIDC_ISSUER", idp.issuer.as_str()),
+        ("AZURE_CLIENT_ID", "shared-api"),
+        ("ACCEPTED_AUDIENCES", "api://shared-api"),
+        ("REQUIRED_PERMISSIONS", "documents.read"),
+        ("LISTEN_ADDR", "127.0.0.1:0"),
+    ];
+    let shared =
+        examples::obo_shared_api::Config::from_vars(&Vars::from_pairs(&shared_pairs)).unwrap();
+    let shared = server::spawn(
+        server::bind(shared.listen).await.unwrap(),
+        examples::obo_shared_api::router(&shared).await.unwrap(),
+    );
+    let shared_url = shared.url();
+    let middle_pairs = [
+        ("OIDC_ISSUER", idp.issuer.as_str()),
+        ("AZURE_CLIENT_ID", "middle-tier"),
+        ("AZURE_CLIENT_SECRET", "middle-tier-secret-0123456789abcdef"),
+        ("ACCEPTED_AUDIENCES", "api://middle-api"),
+        ("REQUIRED_PERMISSIONS", "middle.call"),
+        ("SHARED_API_URL", shared_url.as_str()),
+        ("SHARED_API_SCOPE", "documents.read"),
+        ("SHARED_API_RESOURCE", "api://shared-api"),
+        ("LISTEN_ADDR", "127.0.0.1:0"),
+    ];
+    let middle =
+        examples::obo_internal_api::Config::from_vars(&Vars::from_pairs(&middle_pairs)).unwrap();
+    let middle = server::spawn(
+        server::bind(middle.listen).await.unwrap(),
+        examples::obo_internal_api::router(&middle).await.unwrap(),
+    );
+
+    let token = alice_for_the_middle_tier(&idp).await;
+    let answer = reqwest::Client::new()
+        .get(format!("{}/process-documents", middle.url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let body = answer.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    // The shared API saw the middle tier's exchanged token (RFC 8693), for its own resource.
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let caller = &body["shared_api"]["caller"];
+    assert_eq!(caller["client_id"], "middle-tier", "{body}");
+    assert_eq!(caller["audience"], "api://shared-api", "{body}");
+    assert_eq!(
+        caller["scopes"],
+        serde_json::json!(["documents.read"]),
+        "{body}"
+    );
+}
