@@ -419,6 +419,11 @@ impl InMemoryTokenCache {
         self.entries.is_empty()
     }
 
+    /// Stores `token` under `key`, without a future.
+    pub(crate) fn insert(&self, key: &CacheKey, token: CachedToken) {
+        self.entries.insert(key.as_str().to_owned(), token);
+    }
+
     /// The entry under `key`, without a future (the client's fast path).
     pub(crate) fn get_now(&self, key: &CacheKey) -> Option<CachedToken> {
         let entry = self.entries.get(key.as_str())?;

@@ -484,6 +484,31 @@ impl ClientCredential {
         ClientCredential(Kind::Callback(callback))
     }
 
+    /// A managed identity as the app's federated credential (no secret anywhere): its token for
+    /// [`TOKEN_EXCHANGE_AUDIENCE`](crate::TOKEN_EXCHANGE_AUDIENCE) (`api://AzureADTokenExchange`,
+    /// the public cloud's) is the client assertion. The app registration needs a federated
+    /// identity credential trusting that identity
+    /// (<https://learn.microsoft.com/en-us/entra/workload-id/workload-identity-federation-config-app-trust-managed-identity>).
+    pub fn managed_identity(identity: crate::ManagedIdentity) -> Self {
+        Self::managed_identity_for(identity, crate::TOKEN_EXCHANGE_AUDIENCE)
+    }
+
+    /// [`managed_identity`](Self::managed_identity) with another token-exchange audience
+    /// (`api://AzureADTokenExchangeUSGov`, `api://AzureADTokenExchangeChina`).
+    pub fn managed_identity_for(identity: crate::ManagedIdentity, audience: &str) -> Self {
+        let audience = audience.to_owned();
+        Self::assertion_callback(move |_token_endpoint| {
+            let identity = identity.clone();
+            let audience = audience.clone();
+            async move {
+                identity
+                    .acquire_token(&audience)
+                    .await
+                    .map(crate::AccessToken::into_secret)
+            }
+        })
+    }
+
     /// The client secret, for `client_secret_post` / `client_secret_basic`.
     pub(crate) fn client_secret(&self) -> Option<&str> {
         match &self.0 {

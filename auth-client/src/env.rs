@@ -2,8 +2,11 @@
 
 use crate::client::builder::ConfidentialClientBuilder;
 use crate::client::{ConfidentialClient, DEFAULT_INSTANCE};
-use crate::credential::ClientCertificate;
+use tracing::info;
+
+use crate::credential::{ClientCertificate, ClientCredential};
 use crate::error::BuildError;
+use crate::managed_identity::ManagedIdentity;
 
 impl ConfidentialClient {
     /// A configuration from the Azure SDK's environment variables (those of
@@ -20,7 +23,10 @@ impl ConfidentialClient {
     /// | `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` | `1` or `true`: send `x5c` with certificate assertions |
     ///
     /// The first credential variable set wins, in that order (as `EnvironmentCredential`,
-    /// then `WorkloadIdentityCredential`). PFX certificates
+    /// then `WorkloadIdentityCredential`); without any, the resource's managed identity (App
+    /// Service's `IDENTITY_ENDPOINT` / `IDENTITY_HEADER`, else IMDS) is the federated
+    /// credential ([`ClientCredential::managed_identity`]). The choice is logged at `info`. PFX
+    /// certificates
     /// (`AZURE_CLIENT_CERTIFICATE_PASSWORD`) are not supported: convert to PEM. The returned
     /// builder takes further settings (`http_client`, `cache`, …).
     ///
@@ -31,8 +37,8 @@ impl ConfidentialClient {
     /// ```
     ///
     /// # Errors
-    /// [`BuildError::MissingVariable`] when the tenant, the client id or every credential
-    /// variable is missing; [`BuildError::Certificate`] when the certificate file cannot be
+    /// [`BuildError::MissingVariable`] when the tenant or the client id is missing;
+    /// [`BuildError::Certificate`] when the certificate file cannot be
     /// read or parsed.
     pub fn from_env() -> Result<ConfidentialClientBuilder, BuildError> {
         from_vars(|name| std::env::var(name).ok())
@@ -56,22 +62,42 @@ pub(crate) fn from_vars(
         .tenant_id(tenant)
         .client_id(client_id);
     if let Some(secret) = var("AZURE_CLIENT_SECRET") {
+        info!(
+            credential = "client secret",
+            "from_env: AZURE_CLIENT_SECRET"
+        );
         return Ok(builder.client_secret(secret));
     }
     if let Some(path) = var("AZURE_CLIENT_CERTIFICATE_PATH") {
         let cert = ClientCertificate::from_file(path)?;
         let chain = var("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")
             .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        info!(
+            credential = "certificate",
+            "from_env: AZURE_CLIENT_CERTIFICATE_PATH"
+        );
         return Ok(builder
             .credential(crate::ClientCredential::certificate(cert))
             .send_certificate_chain(chain));
     }
     if let Some(path) = var("AZURE_FEDERATED_TOKEN_FILE") {
+        info!(
+            credential = "federated token file",
+            "from_env: AZURE_FEDERATED_TOKEN_FILE"
+        );
         return Ok(builder.federated_token_file(path));
     }
-    Err(BuildError::MissingVariable(
-        "AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE",
-    ))
+    // Last: the resource's managed identity as the federated credential (App Service's
+    // IDENTITY_ENDPOINT / IDENTITY_HEADER, else IMDS). A user-assigned identity:
+    // `ClientCredential::managed_identity(ManagedIdentity::builder().user_assigned_client_id(..))`.
+    let identity = ManagedIdentity::builder().build()?;
+    info!(
+        credential = "managed identity",
+        identity = ?identity,
+        "from_env: no AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or \
+         AZURE_FEDERATED_TOKEN_FILE; using the managed identity as federated credential"
+    );
+    Ok(builder.credential(ClientCredential::managed_identity(identity)))
 }
 
 #[cfg(test)]
@@ -93,11 +119,16 @@ mod tests {
         assert_eq!(err, BuildError::MissingVariable("AZURE_TENANT_ID"));
         let err = from_vars(vars(&[("AZURE_TENANT_ID", "t")])).unwrap_err();
         assert_eq!(err, BuildError::MissingVariable("AZURE_CLIENT_ID"));
-        let err =
-            from_vars(vars(&[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")])).unwrap_err();
+        // Without a credential variable: the managed identity, last in the chain.
+        let builder = from_vars(vars(&[
+            ("AZURE_TENANT_ID", "8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10"),
+            ("AZURE_CLIENT_ID", "c"),
+        ]))
+        .unwrap();
+        let client = builder.build().unwrap();
         assert!(
-            err.to_string().contains("AZURE_FEDERATED_TOKEN_FILE"),
-            "{err}"
+            format!("{client:?}").contains("AssertionCallback"),
+            "{client:?}"
         );
     }
 

@@ -91,6 +91,7 @@ mod client;
 mod credential;
 mod env;
 mod error;
+mod managed_identity;
 mod random;
 mod redact;
 #[cfg(feature = "redis")]
@@ -120,6 +121,10 @@ pub use credential::{
     AssertionAlgorithm, BoxError, ClientCertificate, ClientCredential, ClientPrivateKey,
 };
 pub use error::{BuildError, Error, ServerError, Throttled};
+pub use managed_identity::{
+    IMDS_ENDPOINT, ManagedIdentity, ManagedIdentityBuilder, ManagedIdentityId,
+    TOKEN_EXCHANGE_AUDIENCE,
+};
 #[cfg(feature = "redis")]
 pub use redis_cache::{
     DEFAULT_REDIS_KEY_PREFIX, DEFAULT_REDIS_RETRY_INTERVAL, DEFAULT_REDIS_TIMEOUT,

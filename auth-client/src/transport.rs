@@ -84,10 +84,25 @@ impl Transport {
 
     /// GETs a JSON document.
     pub(crate) async fn get(&self, url: &str) -> Result<RawResponse, SendError> {
-        let request = self
+        self.get_with(url, &[]).await
+    }
+
+    /// GETs a JSON document with extra headers (marked sensitive: they may hold a secret).
+    pub(crate) async fn get_with(
+        &self,
+        url: &str,
+        headers: &[(&'static str, &str)],
+    ) -> Result<RawResponse, SendError> {
+        let mut request = self
             .client
             .get(url)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
+        for (name, value) in headers {
+            if let Ok(mut value) = HeaderValue::from_str(value) {
+                value.set_sensitive(true);
+                request = request.header(*name, value);
+            }
+        }
         self.execute(url, request).await
     }
 
