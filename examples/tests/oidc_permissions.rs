@@ -46,7 +46,9 @@ async fn upload(provider: &str, token: &str) -> (StatusCode, String) {
 /// An Entra-free token: the provider's issuer and audience, none of Entra's claims.
 fn token() -> TokenBuilder {
     let mut t = TokenBuilder::app().claim("iss", ISSUER).audience(API);
-    for entra_only in ["tid", "azp", "azpacr", "appid", "idtyp", "oid", "roles", "ver"] {
+    for entra_only in [
+        "tid", "azp", "azpacr", "appid", "idtyp", "oid", "roles", "ver",
+    ] {
         t = t.remove(entra_only);
     }
     t
