@@ -168,3 +168,40 @@ async fn an_unknown_oidc_provider_profile_is_a_configuration_error() {
     let err = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap_err();
     assert!(err.to_string().contains("OIDC_PROVIDER"), "{err}");
 }
+
+#[tokio::test]
+async fn grpc_create_needs_required_permissions_in_a_users_scope_under_oidc_issuer() {
+    use examples::grpc;
+    let pairs = [
+        ("OIDC_ISSUER", ISSUER),
+        ("AZURE_CLIENT_ID", API),
+        ("REQUIRED_PERMISSIONS", "cases.create"),
+    ];
+    let config = grpc::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
+    let auth = Authenticator::builder()
+        .issuer(ISSUER)
+        .audience(API)
+        .keys(default_keyset())
+        .build()
+        .unwrap();
+    let listener = examples::server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let running = grpc::spawn_routes(listener, grpc::routes_for(&auth, &config.resource));
+    let channel = grpc::connect(&running.url()).await.unwrap();
+    // An RFC 9068 user token (`sub` is the user, not the client).
+    let user = |scope: &str| {
+        token()
+            .claim("client_id", "web-app")
+            .claim("sub", "alice")
+            .claim("scope", scope)
+            .sign()
+    };
+    grpc::create_case(&channel, &user("cases.create"), "Broken printer")
+        .await
+        .unwrap();
+    let refused = grpc::create_case(&channel, &user("Case.Create"), "Broken printer")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused}");
+}
