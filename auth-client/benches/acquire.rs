@@ -26,7 +26,7 @@ fn client(idp: &Emulator, app: &str) -> ConfidentialClient {
 /// redemption over plain HTTP.
 async fn token_a(idp: &Emulator) -> String {
     const VERIFIER: &str = "a-verifier-that-is-long-enough-for-pkce-0123456789";
-    const REDIRECT: &str = "http://localhost:3000/redirect";
+    const REDIRECT: &str = "http://127.0.0.1:3000/redirect";
     let frontend = idp.app("obo-example-frontend");
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, VERIFIER.as_bytes()),

@@ -113,7 +113,7 @@ macro_rules! downstream_api {
 /// # use auth_client::{AuthorizationRequest, AuthorizationResponse};
 /// # let frontend = idp.app("obo-example-frontend");
 /// # let web = ConfidentialClient::builder().authority(idp.authority()).client_id(frontend.client_id()).client_secret(frontend.secret()).build()?;
-/// # let start = web.authorization_url(AuthorizationRequest::new("http://localhost:3000/redirect").scopes(["api://obo-example-internal-api/user_impersonation"])).await?;
+/// # let start = web.authorization_url(AuthorizationRequest::new("http://127.0.0.1:3000/redirect").scopes(["api://obo-example-internal-api/user_impersonation"])).await?;
 /// # let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
 /// # let location = browser.get(&start.url).send().await?.headers()["location"].to_str()?.to_owned();
 /// # let token_a = web.redeem_code(&start.session, &AuthorizationResponse::from_uri(&location.parse()?)).await?.access_token;

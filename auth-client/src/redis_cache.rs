@@ -160,6 +160,17 @@ pub enum RedisCacheBuildError {
     /// A zero timeout.
     #[error("the Redis timeout must be more than zero")]
     ZeroTimeout,
+    /// A `rediss://` URL asking to skip certificate verification (`#insecure`).
+    #[error(
+        "the Redis URL disables TLS certificate verification (#insecure): remove it, and give \
+         the server's CA with tls_root_certificates() if it is not publicly trusted"
+    )]
+    InsecureTls,
+    /// Root certificates for a URL that is not `rediss://`.
+    #[error(
+        "tls_root_certificates() needs a rediss:// URL (TLS; Azure Cache for Redis: port 6380)"
+    )]
+    RootCertificatesWithoutTls,
 }
 
 /// Builds a [`RedisTokenCache`]: [`RedisTokenCache::builder`].
@@ -175,6 +186,7 @@ pub struct RedisTokenCacheBuilder {
     retry_interval: Duration,
     warn_interval: Duration,
     l1_capacity: usize,
+    tls_roots: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for RedisTokenCacheBuilder {
@@ -251,14 +263,44 @@ impl RedisTokenCacheBuilder {
         self
     }
 
+    /// Trusts the CA certificates in `pem` (one or more PEM blocks) for a `rediss://` URL,
+    /// instead of the system's roots.
+    ///
+    /// Azure Cache for Redis serves TLS only, on port 6380, with a publicly trusted
+    /// certificate: `rediss://:{access key}@{name}.redis.cache.windows.net:6380` works with the
+    /// system roots and needs no call to this. A private CA, or a local `redis-server` with
+    /// `tls-port`, does. Verification is never skipped: a URL with `#insecure` is refused.
+    pub fn tls_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_roots = Some(pem.into());
+        self
+    }
+
     /// The cache. Does not connect.
     ///
     /// # Errors
     /// A URL the `redis` crate refuses, a key that is not 32 bytes, no key without
     /// `allow_unencrypted()`, both, or a zero timeout.
     pub fn build(self) -> Result<RedisTokenCache, RedisCacheBuildError> {
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|e| RedisCacheBuildError::Url(e.to_string()))?;
+        if self.url.contains("#insecure") {
+            return Err(RedisCacheBuildError::InsecureTls);
+        }
+        if self.url.starts_with("rediss://") {
+            ensure_crypto_provider();
+        }
+        let client = match self.tls_roots {
+            None => redis::Client::open(self.url.as_str()),
+            Some(_) if !self.url.starts_with("rediss://") => {
+                return Err(RedisCacheBuildError::RootCertificatesWithoutTls);
+            }
+            Some(ref pem) => redis::Client::build_with_tls(
+                self.url.as_str(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+        }
+        .map_err(|e| RedisCacheBuildError::Url(e.to_string()))?;
         let info = client.get_connection_info();
         let target = format!("{}/{}", info.addr(), info.redis_settings().db());
         let cipher = match (self.key, self.allow_unencrypted) {
@@ -294,6 +336,18 @@ impl RedisTokenCacheBuilder {
                 counters: Counters::default(),
             }),
         })
+    }
+}
+
+/// The `redis` crate's TLS connector asks rustls for the process-wide crypto provider, which
+/// rustls can only guess when exactly one of its backends is compiled in; a dependency tree with
+/// both (`ring` through another crate) would make the first TLS connection panic. So, when the
+/// application has installed none, install aws-lc-rs — the backend this workspace uses
+/// everywhere. An application's own choice, made before, is kept.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only when another thread installed one in between: that one is kept.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
 }
 
@@ -368,6 +422,7 @@ impl RedisTokenCache {
             retry_interval: DEFAULT_REDIS_RETRY_INTERVAL,
             warn_interval: DEFAULT_REDIS_WARN_INTERVAL,
             l1_capacity: DEFAULT_CACHE_CAPACITY,
+            tls_roots: None,
         }
     }
 

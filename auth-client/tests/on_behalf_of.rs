@@ -210,3 +210,48 @@ async fn obo_cache_keys_hash_the_assertion() {
     assert!(!key.as_str().contains("payload"));
     assert_eq!(key.inbound_assertion_hash().map(str::len), Some(43));
 }
+
+#[tokio::test]
+async fn a_token_the_downstream_api_rejected_is_replaced_not_served_until_it_expires() {
+    let idp = emulator().await;
+    let token_a = token_a(&idp).await;
+    let middle = builder(&idp, "obo-example-internal-api")
+        .client_capabilities(["cp1"])
+        .build()
+        .unwrap();
+    let first = middle
+        .acquire_token_on_behalf_of(&token_a, &[SHARED_READ])
+        .await
+        .unwrap();
+    // The downstream API refused `first` (revocation): drop it, the next call exchanges again.
+    middle
+        .remove_cached_obo_token(&token_a, &[SHARED_READ])
+        .await
+        .unwrap();
+    let second = middle
+        .acquire_token_on_behalf_of(&token_a, &[SHARED_READ])
+        .await
+        .unwrap();
+    assert_eq!(obo_requests(&idp), 2);
+    // Or in one step, with the API's claims challenge (CAE): the cache is bypassed.
+    let challenge = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+    let third = middle
+        .acquire_token_on_behalf_of_with(
+            &token_a,
+            &auth_client::TokenRequest::new([SHARED_READ]).claims(challenge),
+        )
+        .await
+        .unwrap();
+    assert_eq!(obo_requests(&idp), 3);
+    let cached = middle
+        .acquire_token_on_behalf_of(&token_a, &[SHARED_READ])
+        .await
+        .unwrap();
+    assert_eq!(
+        cached.secret(),
+        third.secret(),
+        "the fresh token replaced the cached one"
+    );
+    assert_eq!(obo_requests(&idp), 3);
+    let _ = (first, second);
+}

@@ -384,6 +384,16 @@ async fn client_capabilities_and_claims_requests_bypass_the_cache_as_msal_does()
     assert_ne!(forced.secret(), fresh.secret());
     assert_eq!(script.count(), 3);
 
+    // Capabilities are Entra's: another provider gets no `claims` from them.
+    let oidc = oidc_client(&script)
+        .client_capabilities(["cp1"])
+        .build()
+        .unwrap();
+    oidc.acquire_token_for_client(&["files.read"])
+        .await
+        .unwrap();
+    assert_eq!(param(&script.last(), "claims"), None);
+
     // Claims that are not JSON cannot be merged.
     let err = client
         .acquire_token_for_client_with(&TokenRequest::new([scope]).claims("not json"))

@@ -180,7 +180,7 @@ async fn redeem(
 }
 
 const AUTH_CODE_REDIRECT: &str = "http://127.0.0.1:8080/callback";
-const FRONTEND_REDIRECT: &str = "http://localhost:3000/redirect";
+const FRONTEND_REDIRECT: &str = "http://127.0.0.1:3000/redirect";
 
 // ---------------------------------------------------------------------------------------------
 // Discovery and keys

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 const ALICE: &str = "alice@example.onmicrosoft.com";
 const VERIFIER: &str = "a-verifier-that-is-long-enough-for-pkce-0123456789";
-const REDIRECT: &str = "http://localhost:3000/redirect";
+const REDIRECT: &str = "http://127.0.0.1:3000/redirect";
 
 async fn post(idp: &Emulator, form: &[(&str, &str)]) -> (u16, Option<String>, Value) {
     let response = reqwest::Client::new()

@@ -15,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::header::WWW_AUTHENTICATE;
 
+use crate::ops::Health;
 use crate::trace::{Event, Trace};
 
 /// The middleware's state: which service, its authenticator, and an optional [`Trace`].
@@ -35,12 +36,17 @@ impl AccessLog {
         }
     }
 
-    /// Adds the middleware to `router` (outermost, so it sees every request).
+    /// Adds the middleware to `router` (outermost, so it sees every request), and the
+    /// operator routes `/healthz`, `/readyz` (ready once the signing keys are loaded) and
+    /// `/metrics` outside it (see [`ops`](crate::ops)).
     pub fn wrap<S: Clone + Send + Sync + 'static>(
         self,
         router: axum::Router<S>,
     ) -> axum::Router<S> {
-        router.layer(axum::middleware::from_fn_with_state(self, access_log))
+        let health = Health::new().signing_keys(&self.auth);
+        router
+            .layer(axum::middleware::from_fn_with_state(self, access_log))
+            .merge(health.routes())
     }
 }
 
@@ -99,6 +105,12 @@ impl AccessLog {
     fn record(&self, what: &str, response: &Response, outcome: Outcome) {
         let status = response.status().as_u16();
         let reason = outcome.reason.as_deref().unwrap_or("-");
+        metrics::counter!(
+            "http_requests_total",
+            "service" => self.service,
+            "status" => status.to_string(),
+        )
+        .increment(1);
         tracing::info!(
             service = self.service,
             request = what,

@@ -113,9 +113,21 @@ impl<'a> Vars<'a> {
 
     /// `LISTEN_ADDR`, or `default`.
     pub fn listen_addr(&self, default: &str) -> Result<SocketAddr, ConfigError> {
-        let text = self.or("LISTEN_ADDR", default);
+        self.listen_addr_named("LISTEN_ADDR", default)
+    }
+
+    /// A socket address from the variable `name` (or `default`).
+    ///
+    /// # Errors
+    /// Not a socket address (`host:port`).
+    pub fn listen_addr_named(
+        &self,
+        name: &'static str,
+        default: &str,
+    ) -> Result<SocketAddr, ConfigError> {
+        let text = self.or(name, default);
         text.parse().map_err(|_| ConfigError::Invalid {
-            name: "LISTEN_ADDR",
+            name,
             reason: format!("{text:?} is not a socket address such as 127.0.0.1:8080"),
         })
     }
@@ -328,7 +340,7 @@ impl ResourceConfig {
         };
         Ok(ResourceConfig {
             issuer,
-            client_id: vars.require("AZURE_CLIENT_ID")?,
+            client_id: client_id(vars)?,
             accepted_audiences: vars
                 .list("ACCEPTED_AUDIENCES")
                 .unwrap_or_else(|| default_audiences.iter().map(|a| (*a).to_owned()).collect()),
@@ -411,10 +423,14 @@ impl ResourceConfig {
         Ok(b)
     }
 
-    /// Builds the authenticator and fetches the keys once, so a wrong tenant or an
-    /// unreachable identity provider fails at startup.
+    /// Builds the authenticator and starts loading the signing keys in the background
+    /// ([`spawn_key_loader`](crate::ops::spawn_key_loader): retried with backoff), so that an
+    /// unreachable identity provider at start-up makes the service *not ready* rather than
+    /// exit. A configuration error (a bad GUID or URL) still fails here.
     pub async fn authenticator(&self) -> Result<Authenticator, ConfigError> {
-        Ok(self.authenticator_builder()?.build_and_fetch().await?)
+        let auth = self.authenticator_builder()?.build()?;
+        crate::ops::spawn_key_loader(&auth);
+        Ok(auth)
     }
 }
 
@@ -489,7 +505,7 @@ impl ClientConfig {
             },
             oidc_issuer,
             resource: None,
-            client_id: vars.require("AZURE_CLIENT_ID")?,
+            client_id: client_id(vars)?,
             credential,
             http: Http::from_vars(vars)?,
         })
@@ -574,11 +590,45 @@ impl ClientConfig {
 fn authority_host(vars: &Vars<'_>) -> Result<String, ConfigError> {
     let host = vars.or("AZURE_AUTHORITY_HOST", DEFAULT_AUTHORITY_HOST);
     check_url("AZURE_AUTHORITY_HOST", &host)?;
-    Ok(host.trim_end_matches('/').to_owned())
+    let host = host.trim_end_matches('/');
+    // MSAL's habit is an authority with the tenant in its path; the Azure SDK's variable is
+    // the cloud's host alone (https://learn.microsoft.com/azure/developer/rust/sdk/authentication
+    // and azure-identity's AZURE_AUTHORITY_HOST).
+    if let Some(path) = host
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(_, path)| path)
+        .filter(|path| !path.is_empty())
+    {
+        return Err(ConfigError::Invalid {
+            name: "AZURE_AUTHORITY_HOST",
+            reason: format!(
+                "has a path (/{path}): it is the cloud's host only, e.g. \
+                 https://login.microsoftonline.com; put the tenant in AZURE_TENANT_ID"
+            ),
+        });
+    }
+    Ok(host.to_owned())
+}
+
+/// `AZURE_CLIENT_ID`: the application (client) ID, never an App ID URI.
+fn client_id(vars: &Vars<'_>) -> Result<String, ConfigError> {
+    let id = vars.require("AZURE_CLIENT_ID")?;
+    if id.starts_with("api://") || id.starts_with("https://") {
+        return Err(ConfigError::Invalid {
+            name: "AZURE_CLIENT_ID",
+            reason: "is an App ID URI: set AZURE_CLIENT_ID to the application (client) ID \
+                     (a GUID on Entra), and list the App ID URI in ACCEPTED_AUDIENCES"
+                .to_owned(),
+        });
+    }
+    Ok(id)
 }
 
 /// The redirect URI of a web app: `REDIRECT_URI`, or `http://{listen address}{default_path}`
-/// (`localhost` for a wildcard listen address).
+/// (`127.0.0.1` for a wildcard listen address: the host the default tenant and the Terraform in
+/// `docs/terraform.md` register: Microsoft documents the port of a loopback redirect URI, not its
+/// host, as ignored when matching).
 pub fn redirect_uri(
     configured: Option<&str>,
     bound: SocketAddr,
@@ -590,7 +640,7 @@ pub fn redirect_uri(
             Ok(uri.to_owned())
         }
         None if bound.ip().is_unspecified() => {
-            Ok(format!("http://localhost:{}{default_path}", bound.port()))
+            Ok(format!("http://127.0.0.1:{}{default_path}", bound.port()))
         }
         None => Ok(format!("http://{bound}{default_path}")),
     }

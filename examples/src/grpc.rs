@@ -261,24 +261,25 @@ pub fn spawn_routes(listener: TcpListener, routes: tonic::service::Routes) -> Ru
     Running::new(addr, stop)
 }
 
-/// Serves on `listener` until Ctrl-C (the binary).
-pub async fn serve_until_ctrl_c(
+/// Serves on `listener` until SIGTERM or Ctrl-C; requests in flight then finish (the binary).
+pub async fn serve_until_signal(
     listener: TcpListener,
     auth: &Authenticator,
 ) -> Result<(), tonic::transport::Error> {
-    serve_routes_until_ctrl_c(listener, routes(auth)).await
+    serve_routes_until_signal(listener, routes(auth)).await
 }
 
-/// Serves `routes` (e.g. [`routes_for`]) on `listener` until Ctrl-C.
-pub async fn serve_routes_until_ctrl_c(
+/// Serves `routes` (e.g. [`routes_for`]) on `listener` until SIGTERM or Ctrl-C.
+pub async fn serve_routes_until_signal(
     listener: TcpListener,
     routes: tonic::service::Routes,
 ) -> Result<(), tonic::transport::Error> {
     Server::builder()
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener),
+            crate::server::shutdown_signal(),
+        )
         .await
 }
 

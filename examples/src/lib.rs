@@ -31,9 +31,11 @@ pub mod config;
 pub mod grpc;
 pub mod html;
 pub mod local;
+pub mod logging;
 pub mod obo_frontend;
 pub mod obo_internal_api;
 pub mod obo_shared_api;
+pub mod ops;
 pub mod permissions;
 pub mod s2s_api;
 pub mod s2s_consumer;
@@ -49,19 +51,11 @@ pub use config::{ClientConfig, ConfigError, ResourceConfig, Vars};
 pub use server::Running;
 pub use trace::{Event, TokenSummary, Trace};
 
-/// Sets up `tracing` for a binary: one line per event on stderr, `LOG_LEVEL` (`error`,
-/// `warn`, `info` (default), `debug`, `trace`).
+/// Sets up `tracing` for a binary: `RUST_LOG` filter directives (e.g. `info,auth_layer=debug`;
+/// `LOG_LEVEL` as a bare level when `RUST_LOG` is unset), `LOG_FORMAT=json` for one JSON object
+/// per line, on stderr. See [`logging`].
 pub fn init_logging() {
-    let level = std::env::var("LOG_LEVEL")
-        .ok()
-        .and_then(|l| l.trim().parse::<tracing::Level>().ok())
-        .unwrap_or(tracing::Level::INFO);
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    logging::init();
 }
 
 /// The exit of a binary: logs the error (operator text, never a token or secret) and returns

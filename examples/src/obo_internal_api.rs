@@ -4,10 +4,10 @@
 //! On-Behalf-Of the user for Token B (audience: the shared API), and calls the shared API with
 //! Token B.
 //!
-//! | route | calls |
-//! |---|---|
-//! | `GET /process-documents` | `GET {SHARED_API_URL}/docs` with `SHARED_API_SCOPE` (default `Documents.Read`) |
-//! | `POST /upload` `{"name", "content"}` | `POST {SHARED_API_URL}/documents` `{"name", "size"}` with `SHARED_API_WRITE_SCOPE` (default `Documents.Write`) |
+//! | route | calls | answers |
+//! |---|---|---|
+//! | `GET /process-documents` (the seed's route) | `GET {SHARED_API_URL}/docs` with `SHARED_API_SCOPE` (default `Documents.Read`) | the seed's text, `Successfully chained identity to Shared API!` |
+//! | `POST /upload` (ours) `{"name", "content"}` | `POST {SHARED_API_URL}/documents` `{"name", "size"}` with `SHARED_API_WRITE_SCOPE` (default `Documents.Write`) | `201` `{"processed_by", "user", "shared_api": the stored metadata}` |
 //!
 //! A refused exchange is answered as auth-client's [`OboRejection`] says (401 when Entra
 //! refuses Token A, 401 `insufficient_claims` for a Conditional Access challenge, 503 when
@@ -219,6 +219,22 @@ fn bad_gateway(message: &str) -> Response {
         .into_response()
 }
 
+/// What `GET /process-documents` answers once the shared API accepted Token B: the seed's text.
+pub const CHAINED: &str = "Successfully chained identity to Shared API!";
+
+/// A 502 when the shared API refused the middle tier, with its answer under `shared_api`.
+fn refused_by_shared(status: StatusCode, shared: Value) -> Response {
+    (
+        StatusCode::BAD_GATEWAY,
+        Json(json!({
+            "error": "bad_gateway",
+            "message": format!("the shared API answered {}", status.as_u16()),
+            "shared_api": shared,
+        })),
+    )
+        .into_response()
+}
+
 /// Passes the shared API's answer on: its body under `shared_api`; a 400 as is; a 502 when it
 /// refused the middle tier.
 fn answer(user: &DelegatedUser, status: StatusCode, shared: Value, ok: StatusCode) -> Response {
@@ -227,15 +243,7 @@ fn answer(user: &DelegatedUser, status: StatusCode, shared: Value, ok: StatusCod
         return (status, Json(shared)).into_response();
     }
     if !status.is_success() {
-        return (
-            StatusCode::BAD_GATEWAY,
-            Json(json!({
-                "error": "bad_gateway",
-                "message": format!("the shared API answered {}", status.as_u16()),
-                "shared_api": shared,
-            })),
-        )
-            .into_response();
+        return refused_by_shared(status, shared);
     }
     (
         ok,
@@ -248,10 +256,11 @@ fn answer(user: &DelegatedUser, status: StatusCode, shared: Value, ok: StatusCod
         .into_response()
 }
 
-/// `GET /process-documents`.
+/// `GET /process-documents`: the seed's route and text ([`CHAINED`]) once the shared API
+/// accepted Token B. The extractor refuses app-only tokens: there is no user to act for.
 async fn process_documents(
     State(state): State<AppState>,
-    user: DelegatedUser,
+    _user: DelegatedUser,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -260,7 +269,8 @@ async fn process_documents(
         Err(refused) => return refused,
     };
     match call_shared(&state, Method::GET, "/docs", &token_b, None).await {
-        Ok((status, shared)) => answer(&user, status, shared, StatusCode::OK),
+        Ok((status, _)) if status.is_success() => (StatusCode::OK, CHAINED).into_response(),
+        Ok((status, shared)) => refused_by_shared(status, shared),
         Err(response) => response,
     }
 }

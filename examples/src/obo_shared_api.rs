@@ -2,11 +2,13 @@
 //!
 //! | route | needs | answers |
 //! |---|---|---|
-//! | `GET /docs` | scope `Documents.Read` | `{"docs": [...], "user": name, "caller": {...}}` |
-//! | `POST /documents` `{"name", "size"}` | scope `Documents.Write` | `201` and the stored metadata: `id`, `name`, `size`, `uploaded_by` (UPN), `oid`, `via_client` |
+//! | `GET /docs` (the seed's route) | scope `Documents.Read` | the seed's body: `{"docs": ["Policy1.pdf", "Specs.docx"], "user": name}`, then the names of uploaded documents |
+//! | `GET /documents` (ours) | scope `Documents.Read` | `{"documents": [metadata…], "caller": {...}}` |
+//! | `POST /documents` (ours) `{"name", "size"}` | scope `Documents.Write` | `201` and the stored metadata: `id`, `name`, `size`, `uploaded_by` (UPN), `oid`, `via_client` |
 //!
 //! `caller` shows what the API saw in the token it validated (Token B): the user's `oid` and
-//! UPN, the calling app (`azp` / `appid`: the middle tier) and the scopes.
+//! UPN, the calling app (`azp` / `appid`: the middle tier) and the scopes. It is on a route of
+//! our own so that `GET /docs` answers exactly what the seed's shared API answers.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -126,11 +128,13 @@ fn gated(
     let state = AppState {
         auth: auth.clone(),
         docs: Arc::new(Mutex::new(vec![
-            sample(1, "welcome.pdf", 24_576),
-            sample(2, "handbook.docx", 88_064),
+            sample(1, "Policy1.pdf"),
+            sample(2, "Specs.docx"),
         ])),
     };
-    let read = Router::new().route("/docs", get(list));
+    let read = Router::new()
+        .route("/docs", get(list))
+        .route("/documents", get(list_documents));
     let read = permissions::require_in(read, &auth, placement, Caller::User, read_permissions);
     let write = Router::new().route("/documents", post(store));
     let write = permissions::require_in(write, &auth, placement, Caller::User, write_permissions);
@@ -138,12 +142,13 @@ fn gated(
     AccessLog::new(NAME, auth, trace).wrap(routes)
 }
 
-fn sample(id: u64, name: &str, size: u64) -> Document {
+/// One of the seed's two documents (`GET /docs` lists their names; the seed has no sizes).
+fn sample(id: u64, name: &str) -> Document {
     Document {
         id,
         name: name.to_owned(),
-        size,
-        uploaded_by: "seed".to_owned(),
+        size: 0,
+        uploaded_by: String::new(),
         oid: String::new(),
         via_client: String::new(),
     }
@@ -161,16 +166,31 @@ fn caller(user: &DelegatedUser) -> Value {
     })
 }
 
-/// `GET /docs`.
+/// `GET /docs`: the seed's answer, `{"docs": [names], "user": the user's name}`.
 async fn list(State(state): State<AppState>, user: DelegatedUser) -> Json<Value> {
+    let names: Vec<String> = state
+        .docs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .map(|doc| doc.name.clone())
+        .collect();
+    Json(json!({
+        "docs": names,
+        "user": user.name().or(user.username()).unwrap_or("unknown"),
+    }))
+}
+
+/// `GET /documents` (not in the seed): every document's metadata and what the API saw in the
+/// token.
+async fn list_documents(State(state): State<AppState>, user: DelegatedUser) -> Json<Value> {
     let docs = state
         .docs
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
     Json(json!({
-        "docs": docs,
-        "user": user.name().or(user.username()).unwrap_or("unknown"),
+        "documents": docs,
         "caller": caller(&user),
     }))
 }

@@ -269,3 +269,36 @@ fn resource_configs_build_authenticators_for_entra_and_for_oidc() {
         oidc.authenticator_builder().unwrap().build().unwrap();
     });
 }
+
+/// One redirect-URI story: the web apps' default redirect URIs are `http://127.0.0.1:{port}/…`,
+/// and the default tenant registers exactly that host, never `localhost` beside it. For
+/// loopback redirect URIs Microsoft documents the port as ignored, and nothing for the host
+/// (<https://learn.microsoft.com/en-us/entra/identity-platform/reply-url#localhost-exceptions>):
+/// registering both forms would hide a mismatch a real tenant answers with AADSTS50011.
+#[test]
+fn default_redirect_uris_use_the_host_the_default_tenant_registers() {
+    let default =
+        examples::config::redirect_uri(None, "127.0.0.1:8080".parse().unwrap(), "/redirect");
+    assert_eq!(default.unwrap(), "http://127.0.0.1:8080/redirect");
+    let wildcard =
+        examples::config::redirect_uri(None, "0.0.0.0:3000".parse().unwrap(), "/redirect");
+    assert_eq!(wildcard.unwrap(), "http://127.0.0.1:3000/redirect");
+
+    let tenant = auth_testkit::emulator::TenantConfig::default_tenant();
+    let registered: Vec<&String> = tenant
+        .apps()
+        .iter()
+        .flat_map(|app| app.redirect_uris())
+        .collect();
+    assert!(!registered.is_empty());
+    for uri in &registered {
+        assert!(uri.starts_with("http://127.0.0.1:"), "{uri}");
+    }
+    for (app, path) in [
+        ("auth-code-client", "http://127.0.0.1:8080/redirect"),
+        ("obo-example-frontend", "http://127.0.0.1:3000/redirect"),
+    ] {
+        let uris = tenant.app(app).unwrap().redirect_uris();
+        assert!(uris.iter().any(|u| u == path), "{app}: {uris:?}");
+    }
+}

@@ -44,13 +44,13 @@ async fn shared_api_lists_and_stores_documents_with_the_users_identity() {
         .to_owned();
 
     let read = token_b(&local, SHARED_READ).await;
-    let answer = call("GET", &format!("{base}/docs"), Some(&read), None).await;
+    // Our own route: what the API saw in Token B.
+    let answer = call("GET", &format!("{base}/documents"), Some(&read), None).await;
     assert_eq!(answer.status, 200, "{answer:?}");
-    let docs = answer.json();
-    assert_eq!(docs["user"], "Alice Example");
-    assert!(docs["docs"].is_array());
-    assert_eq!(docs["caller"]["oid"], alice.as_str());
-    assert_eq!(docs["caller"]["client_id"], middle_tier.as_str());
+    let listing = answer.json();
+    assert_eq!(listing["caller"]["oid"], alice.as_str());
+    assert_eq!(listing["caller"]["client_id"], middle_tier.as_str());
+    assert_eq!(listing["documents"][0]["name"], "Policy1.pdf");
 
     // Documents.Read does not allow writing.
     let answer = call(
@@ -96,15 +96,52 @@ async fn shared_api_lists_and_stores_documents_with_the_users_identity() {
         .await;
         assert_eq!(answer.status, 400, "{body} → {answer:?}");
     }
-    // The document is listed.
+    // The document is listed: by name after the seed's two on `GET /docs`, with its metadata
+    // on `GET /documents`.
     let answer = call("GET", &format!("{base}/docs"), Some(&read), None).await;
-    assert!(
-        answer.json()["docs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["name"] == "a.txt")
+    assert_eq!(
+        answer.json(),
+        json!({"docs": ["Policy1.pdf", "Specs.docx", "a.txt"], "user": "Alice Example"})
     );
+    let answer = call("GET", &format!("{base}/documents"), Some(&read), None).await;
+    assert_eq!(answer.json()["documents"][2]["uploaded_by"], ALICE.0);
+}
+
+/// The seed's shared API answers `GET /docs` with `{"docs": ["Policy1.pdf", "Specs.docx"],
+/// "user": …}`: exactly that, no more fields, so the seed's clients read it unchanged.
+#[tokio::test]
+async fn shared_api_answers_get_docs_with_the_seeds_body() {
+    let local = Local::start().await.unwrap();
+    let read = token_b(&local, SHARED_READ).await;
+    let answer = call(
+        "GET",
+        &format!("{}/docs", local.shared_api.url()),
+        Some(&read),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.json(),
+        json!({"docs": ["Policy1.pdf", "Specs.docx"], "user": "Alice Example"})
+    );
+}
+
+/// The seed's internal API answers `GET /process-documents` with the text
+/// `Successfully chained identity to Shared API!` once the shared API accepted Token B.
+#[tokio::test]
+async fn internal_api_answers_process_documents_with_the_seeds_text() {
+    let local = Local::start().await.unwrap();
+    let answer = call(
+        "GET",
+        &format!("{}/process-documents", local.internal_api.url()),
+        Some(&token_a(&local).await),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body, "Successfully chained identity to Shared API!");
+    assert_eq!(answer.body, examples::obo_internal_api::CHAINED);
 }
 
 #[tokio::test]
@@ -132,12 +169,7 @@ async fn internal_api_exchanges_token_a_and_calls_the_shared_api() {
     )
     .await;
     assert_eq!(answer.status, 200, "{answer:?}");
-    let body = answer.json();
-    assert_eq!(body["user"], "Alice Example");
-    assert_eq!(
-        body["shared_api"]["caller"]["scopes"],
-        json!(["Documents.Read"])
-    );
+    assert_eq!(answer.body, examples::obo_internal_api::CHAINED);
 
     let answer = call(
         "POST",

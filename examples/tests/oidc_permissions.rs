@@ -19,7 +19,8 @@ const API: &str = "https://files.example.com";
 async fn upload(provider: &str, token: &str) -> (StatusCode, String) {
     let pairs = [
         ("OIDC_ISSUER", ISSUER),
-        ("AZURE_CLIENT_ID", API),
+        ("AZURE_CLIENT_ID", "files-api"),
+        ("ACCEPTED_AUDIENCES", API),
         ("REQUIRED_PERMISSIONS", "files.write"),
         ("OIDC_PROVIDER", provider),
     ];
@@ -162,7 +163,8 @@ async fn keycloak_app_token_is_a_service_account_with_permissions_in_realm_roles
 async fn an_unknown_oidc_provider_profile_is_a_configuration_error() {
     let pairs = [
         ("OIDC_ISSUER", ISSUER),
-        ("AZURE_CLIENT_ID", API),
+        ("AZURE_CLIENT_ID", "files-api"),
+        ("ACCEPTED_AUDIENCES", API),
         ("OIDC_PROVIDER", "ping"),
     ];
     let err = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap_err();
@@ -174,7 +176,8 @@ async fn grpc_create_needs_required_permissions_in_a_users_scope_under_oidc_issu
     use examples::grpc;
     let pairs = [
         ("OIDC_ISSUER", ISSUER),
-        ("AZURE_CLIENT_ID", API),
+        ("AZURE_CLIENT_ID", "files-api"),
+        ("ACCEPTED_AUDIENCES", API),
         ("REQUIRED_PERMISSIONS", "cases.create"),
     ];
     let config = grpc::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();

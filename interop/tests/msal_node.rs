@@ -67,7 +67,7 @@ async fn run_msal(idp: &Emulator, cert: &str, key: &str) -> Value {
         "web": {
             "client_id": app("obo-example-frontend").client_id(),
             "secret": app("obo-example-frontend").secret(),
-            "redirect_uri": "http://localhost:3000/redirect",
+            "redirect_uri": "http://127.0.0.1:3000/redirect",
             "scope": "api://obo-example-internal-api/user_impersonation",
         },
         "middle": {

@@ -174,7 +174,7 @@ impl ConfidentialClientBuilder {
         self
     }
 
-    /// Client capabilities announced to Entra in every token request, e.g. `["cp1"]`: this
+    /// Client capabilities announced to Entra (only) in every token request, e.g. `["cp1"]`: this
     /// client handles claims challenges, so Entra may issue long-lived tokens subject to
     /// Continuous Access Evaluation. Sent as `claims`
     /// `{"access_token":{"xms_cc":{"values":["cp1"]}}}`, merged with a request's own claims,

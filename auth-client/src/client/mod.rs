@@ -243,7 +243,7 @@ impl ConfidentialClient {
     /// # use auth_client::{AuthorizationRequest, AuthorizationResponse};
     /// # let frontend = idp.app("obo-example-frontend");
     /// # let web = ConfidentialClient::builder().authority(idp.authority()).client_id(frontend.client_id()).client_secret(frontend.secret()).build()?;
-    /// # let start = web.authorization_url(AuthorizationRequest::new("http://localhost:3000/redirect").scopes(["api://obo-example-internal-api/user_impersonation"])).await?;
+    /// # let start = web.authorization_url(AuthorizationRequest::new("http://127.0.0.1:3000/redirect").scopes(["api://obo-example-internal-api/user_impersonation"])).await?;
     /// # let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     /// # let location = browser.get(&start.url).send().await?.headers()["location"].to_str()?.to_owned();
     /// # let signed_in = web.redeem_code(&start.session, &AuthorizationResponse::from_uri(&location.parse()?)).await?;
@@ -430,8 +430,14 @@ impl Inner {
     /// The `claims` parameter: the request's claims with the client capabilities merged in
     /// (`{"access_token":{"xms_cc":{"values":["cp1"]}}}`, as MSAL sends them:
     /// <https://learn.microsoft.com/en-us/entra/identity-platform/claims-challenge>).
+    /// Client capabilities are Entra's (`xms_cc`); other providers get the request's claims only.
     fn claims(&self, requested: Option<&str>) -> Result<Option<String>, Error> {
-        merge_capabilities(requested, &self.capabilities)
+        let capabilities: &[String] = if self.endpoint.authority.is_entra() {
+            &self.capabilities
+        } else {
+            &[]
+        };
+        merge_capabilities(requested, capabilities)
     }
 
     fn is_fresh(&self, entry: &CachedToken, now: f64) -> bool {
@@ -530,6 +536,10 @@ impl Inner {
             && self.is_fresh(&entry, now)
             && (mode == Mode::Acquire || (mode == Mode::Refresh && !Self::refresh_due(&entry, now)))
         {
+            if mode == Mode::Acquire {
+                // The caller that started this flight is served from the cache after all.
+                Counters::bump(&self.endpoint.counters.cache_hits);
+            }
             return Ok(AccessToken::from_cached(entry));
         }
         if mode == Mode::Refresh {

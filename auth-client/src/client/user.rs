@@ -49,7 +49,7 @@ impl ConfidentialClient {
     /// // 1. /login: redirect the browser, keep the session.
     /// let start = client
     ///     .authorization_url(
-    ///         AuthorizationRequest::new("http://localhost:8080/callback")
+    ///         AuthorizationRequest::new("http://127.0.0.1:8080/callback")
     ///             .scopes(["api://backend-api-id/Case.Create"]),
     ///     )
     ///     .await?;
@@ -226,7 +226,7 @@ impl ConfidentialClient {
     /// #     .client_id(web_app.client_id())
     /// #     .client_secret(web_app.secret())
     /// #     .build()?;
-    /// # let start = client.authorization_url(AuthorizationRequest::new("http://localhost:8080/callback").scopes(["api://backend-api-id/Case.Create"])).await?;
+    /// # let start = client.authorization_url(AuthorizationRequest::new("http://127.0.0.1:8080/callback").scopes(["api://backend-api-id/Case.Create"])).await?;
     /// # let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     /// # let location = browser.get(&start.url).send().await?.headers()["location"].to_str()?.to_owned();
     /// # let tokens = client.redeem_code(&start.session, &AuthorizationResponse::from_uri(&location.parse()?)).await?;

@@ -15,8 +15,8 @@ use auth_testkit::{TestKey, base64url};
 use serde_json::{Value, json};
 
 pub(crate) const ALICE: &str = "alice@example.onmicrosoft.com";
-pub(crate) const WEB_REDIRECT: &str = "http://localhost:8080/callback";
-pub(crate) const FRONTEND_REDIRECT: &str = "http://localhost:3000/redirect";
+pub(crate) const WEB_REDIRECT: &str = "http://127.0.0.1:8080/callback";
+pub(crate) const FRONTEND_REDIRECT: &str = "http://127.0.0.1:3000/redirect";
 pub(crate) const S2S_SCOPE: &str = "api://s2s-example-api/.default";
 pub(crate) const SHARED_READ: &str = "api://shared-documents/Documents.Read";
 pub(crate) const INTERNAL_SCOPE: &str = "api://obo-example-internal-api/user_impersonation";

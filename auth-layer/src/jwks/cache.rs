@@ -362,6 +362,39 @@ impl JwksCache {
         }
     }
 
+    /// Whether validation can use the keys now: a key set was loaded and it is not older than
+    /// the configured [`max_staleness`](JwksCacheBuilder::max_staleness). A readiness probe
+    /// reads this; it never waits and never fetches.
+    pub fn is_ready(&self) -> bool {
+        self.inner.loaded.load(Ordering::Acquire) && !self.inner.too_stale()
+    }
+
+    /// Loads the keys when none were ever loaded, joining the fetch in flight or starting one
+    /// (unless the bootstrap backoff after a failure is running). `Ok` once a key set is
+    /// loaded; a service calls it in a loop with its own backoff so that it starts even while
+    /// the identity provider is unreachable, and becomes ready when it answers.
+    ///
+    /// # Errors
+    /// The fetch failed, or the bootstrap backoff is running ([`JwksError::Timeout`] names the
+    /// source URL then too).
+    pub async fn load(&self) -> Result<(), JwksError> {
+        let inner = &self.inner;
+        if let Some(flight) = inner.begin_initial() {
+            inner.wait(flight).await?;
+        }
+        if inner.loaded.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let st = inner.lock();
+        Err(st.last_error.clone().unwrap_or_else(|| JwksError::Timeout {
+            url: inner
+                .remote
+                .as_ref()
+                .map(|r| r.source_url().to_owned())
+                .unwrap_or_default(),
+        }))
+    }
+
     /// The current key set (empty before the first successful fetch of a lazy cache).
     pub fn keys(&self) -> Arc<KeySet> {
         self.inner.keys.load_full()

@@ -15,7 +15,7 @@ async fn main() -> ExitCode {
         let bound = listener.local_addr()?;
         let router = service::router(&config, bound)?;
         tracing::info!(app = service::NAME, "open http://{bound}/ in a browser");
-        examples::server::serve_until_ctrl_c(listener, router).await?;
+        examples::server::serve_until_signal(listener, router).await?;
         Ok(())
     }
     .await;

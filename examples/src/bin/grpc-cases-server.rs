@@ -17,7 +17,7 @@ async fn main() -> ExitCode {
         let listener = examples::server::bind(config.listen).await?;
         tracing::info!(app = service::NAME, "gRPC on http://{}", config.listen);
         let routes = service::routes_for(&auth, &config.resource);
-        service::serve_routes_until_ctrl_c(listener, routes).await?;
+        service::serve_routes_until_signal(listener, routes).await?;
         Ok(())
     }
     .await;

@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
         let router = service::router(&config).await?;
         let listener = examples::server::bind(config.listen).await?;
         tracing::info!(app = service::NAME, "listening on http://{}", config.listen);
-        examples::server::serve_until_ctrl_c(listener, router).await?;
+        examples::server::serve_until_signal(listener, router).await?;
         Ok(())
     }
     .await;

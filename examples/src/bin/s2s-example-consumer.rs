@@ -2,7 +2,9 @@
 //! with its client credentials and uploads a file to `s2s-example-api`: once (exit status 0 when
 //! the API accepted it), or every `INTERVAL_SECS` until Ctrl-C.
 //!
-//! Configured by environment variables (see `examples/README.md`).
+//! Configured by environment variables (see `examples/README.md`). With `HEALTH_LISTEN_ADDR`
+//! (e.g. `0.0.0.0:8080`) it also serves `/healthz`, `/readyz` (ready once its client
+//! credential has worked, not ready while it fails) and `/metrics` there.
 
 use std::process::ExitCode;
 
@@ -14,8 +16,26 @@ async fn main() -> ExitCode {
     let result = async {
         let config = service::Config::from_env()?;
         let consumer = Consumer::new(&config)?;
+        let probe = examples::ops::CredentialProbe::new();
+        let _health = match examples::Vars::env().get("HEALTH_LISTEN_ADDR") {
+            Some(_) => {
+                let addr = examples::Vars::env().listen_addr_named("HEALTH_LISTEN_ADDR", "")?;
+                let listener = examples::server::bind(addr).await?;
+                let routes = examples::ops::Health::new().check(probe.clone()).routes();
+                tracing::info!(app = service::NAME, "health endpoints on http://{addr}");
+                Some(examples::server::spawn(listener, routes))
+            }
+            None => None,
+        };
         loop {
             let upload = consumer.run_once().await;
+            // Readiness: did the client credential work (an upload refused by the API still
+            // means it did)?
+            match &upload {
+                Err(service::ConsumerError::Token(err)) => probe.record::<(), _>(&Err(err)),
+                Ok(_) => probe.record::<(), String>(&Ok(())),
+                Err(_) => {}
+            }
             match (&upload, config.interval) {
                 (Ok(upload), _) => match &upload.challenge {
                     Some(challenge) => println!("{} {challenge}", upload.status),
@@ -33,7 +53,7 @@ async fn main() -> ExitCode {
             };
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
-                _ = tokio::signal::ctrl_c() => return Ok(()),
+                () = examples::server::shutdown_signal() => return Ok(()),
             }
         }
     }

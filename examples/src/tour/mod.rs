@@ -177,14 +177,27 @@ impl Tour<'_> {
         id.to_owned()
     }
 
+    /// A token's claims in one line: the audience as the token carries it (a client id GUID or
+    /// an Application ID URI such as `api://backend-api-id`: they differ, and an API must
+    /// accept the form its tokens carry), with the app's name beside it; clients by name.
     fn render(&self, token: &TokenSummary) -> String {
-        token.render(&|id| self.name_of(id))
+        let mut shown = token.clone();
+        if let Some(app) = self.tenant().resource(&token.audience) {
+            shown.audience = format!("{} ({})", token.audience, app.name());
+        }
+        shown.render(&|id| self.name_of(id))
     }
 
     /// Prints what the services recorded since the last time, nested by call.
     fn show_trace(&mut self, indent: &str) {
+        let events = self.local.trace.take();
+        self.show_events(events, indent);
+    }
+
+    /// Prints `events`, nested by call.
+    fn show_events(&mut self, events: Vec<Event>, indent: &str) {
         let mut depth = 0usize;
-        for event in self.local.trace.take() {
+        for event in events {
             match event {
                 Event::Call {
                     from,
@@ -479,26 +492,36 @@ impl Tour<'_> {
             self.say(format!("      Token A: {}", self.render(&summary_a)));
             let url = format!("{}/process-documents", self.local.internal_api.url());
             let answer = self.call("tour", "GET", &url, Some(&token_a), None).await?;
-            if answer.status != 200 {
-                return Err(format!("the internal API answered {}", answer.status));
+            // Token B, as the middle tier received it from Entra (the trace's summary of it).
+            let events = self.local.trace.take();
+            let token_b = events.iter().find_map(|event| match event {
+                Event::Return {
+                    token: Some(token), ..
+                } if token.audience != summary_a.audience => Some(token.as_ref().clone()),
+                _ => None,
+            });
+            self.show_events(events, "      ");
+            if answer.status != 200 || answer.body != obo_internal_api::CHAINED {
+                return Err(format!(
+                    "the internal API answered {} {:?}, expected 200 {:?}",
+                    answer.status,
+                    excerpt(&answer.body),
+                    obo_internal_api::CHAINED
+                ));
             }
-            let body: Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
-            let seen = &body["shared_api"]["caller"];
-            let same_oid = seen["oid"] == summary_a.oid.as_deref().unwrap_or_default();
-            let azp_middle = seen["client_id"] == internal_id.as_str();
-            let docs = body["shared_api"]["docs"]
-                .as_array()
-                .map_or(0, Vec::len);
+            let token_b = token_b.ok_or("no Token B in the trace")?;
+            let same_oid = token_b.oid == summary_a.oid;
+            let azp_middle = token_b.client_id.as_deref() == Some(internal_id.as_str());
             if same_oid && azp_middle {
                 Ok(format!(
-                    "the shared API saw {} (oid {}, the same as in Token A) with azp = {} and scp {}; {docs} documents",
-                    body["shared_api"]["user"],
+                    "\"{}\"; Token B carries the same user (oid {}) as Token A, azp = {}, scp {}",
+                    answer.body,
                     short(summary_a.oid.as_deref().unwrap_or_default()),
                     obo_internal_api::NAME,
-                    seen["scopes"]
+                    token_b.scopes.join(" ")
                 ))
             } else {
-                Err(format!("the shared API saw {seen}"))
+                Err(format!("Token B: {}", self.render(&token_b)))
             }
         }
         .await;
