@@ -5,13 +5,14 @@
 
 use std::net::SocketAddr;
 
-use auth_extract::{Scope, ScopeName as _, scope};
-use auth_layer::{Authenticator, RequireScope};
+use auth_extract::{DelegatedUser, ScopeName as _, scope};
+use auth_layer::Authenticator;
 use axum::Router;
 use axum::routing::post;
 
 use crate::access_log::AccessLog;
 use crate::config::{ConfigError, ResourceConfig, Vars};
+use crate::permissions::{self, Caller};
 use crate::trace::Trace;
 
 /// The API's name (and the emulator's app registration).
@@ -53,21 +54,36 @@ impl Config {
 /// The router, with the authenticator built (and the keys fetched) from `config`.
 pub async fn router(config: &Config) -> Result<Router, ConfigError> {
     let auth = config.resource.authenticator().await?;
-    Ok(router_with(auth, config.trace.clone()))
+    Ok(router_for(auth, &config.resource, config.trace.clone()))
 }
 
-/// The router around an existing authenticator.
+/// The router around an existing authenticator, for an Entra tenant (scope `Case.Create`).
 pub fn router_with(auth: Authenticator, trace: Trace) -> Router {
-    let routes = Router::new()
-        .route("/create-case", post(create_case))
-        .route_layer(RequireScope::any(auth.clone(), [CaseCreate::NAME]))
+    gated(auth, None, vec![CaseCreate::NAME.to_owned()], trace)
+}
+
+/// The router around an existing authenticator, with `resource`'s permission settings
+/// (`REQUIRED_PERMISSIONS`, `OIDC_ISSUER` + `OIDC_PROVIDER`).
+pub fn router_for(auth: Authenticator, resource: &ResourceConfig, trace: Trace) -> Router {
+    let permissions = resource.permissions(CaseCreate::NAME);
+    gated(auth, resource.placement(), permissions, trace)
+}
+
+fn gated(
+    auth: Authenticator,
+    placement: Option<crate::config::ProviderProfile>,
+    permissions: Vec<String>,
+    trace: Trace,
+) -> Router {
+    let routes = Router::new().route("/create-case", post(create_case));
+    let routes = permissions::require_in(routes, &auth, placement, Caller::User, permissions)
         .with_state(auth.clone());
     AccessLog::new(NAME, auth, trace).wrap(routes)
 }
 
-/// `POST /create-case`: the layer checked the scope; the guard hands over the user.
-async fn create_case(guard: Scope<CaseCreate>) -> String {
-    let user = guard.user();
+/// `POST /create-case`: the route layer checked the permission; the extractor hands over the
+/// user.
+async fn create_case(user: DelegatedUser) -> String {
     format!(
         "Case created successfully by user: {} (OID: {})",
         user.name().or(user.username()).unwrap_or("unknown"),

@@ -251,6 +251,45 @@ pub enum Issuer {
     Oidc(String),
 }
 
+/// `OIDC_PROVIDER`: where a plain OIDC provider puts the calling client and the permissions
+/// in its access tokens (see `docs/oidc-providers.md` for the sources).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProviderProfile {
+    /// RFC 9068 JWT access tokens (`rfc9068`, the default): `client_id`, permissions in
+    /// `scope`; an app token has `sub` = `client_id` (RFC 9068 §2.2).
+    #[default]
+    Rfc9068,
+    /// Okta custom authorization servers (`okta`): `cid`, permissions in `scp`; an app token
+    /// has `sub` = `cid` and no `uid`.
+    Okta,
+    /// Auth0 (`auth0`): `azp`, permissions in `permissions` (RBAC on) or `scope`; an app token
+    /// has `gty` = `client-credentials` (`sub` = `{client id}@clients`).
+    Auth0,
+    /// Keycloak (`keycloak`): `azp`, permissions in `scope` and `realm_access.roles`; an app
+    /// token is a service account's (`preferred_username` starts with `service-account-`).
+    Keycloak,
+}
+
+impl ProviderProfile {
+    /// Reads `OIDC_PROVIDER` (`rfc9068`, `okta`, `auth0`, `keycloak`; default `rfc9068`).
+    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        match vars.get("OIDC_PROVIDER").map(|v| v.to_ascii_lowercase()) {
+            None => Ok(ProviderProfile::Rfc9068),
+            Some(v) => match v.as_str() {
+                "rfc9068" => Ok(ProviderProfile::Rfc9068),
+                "okta" => Ok(ProviderProfile::Okta),
+                "auth0" => Ok(ProviderProfile::Auth0),
+                "keycloak" => Ok(ProviderProfile::Keycloak),
+                _ => Err(ConfigError::Invalid {
+                    name: "OIDC_PROVIDER",
+                    reason: format!("{v:?} is not one of rfc9068, okta, auth0, keycloak"),
+                }),
+            },
+        }
+    }
+}
+
 /// The settings of a resource API's token validation.
 #[derive(Clone, Debug)]
 pub struct ResourceConfig {
@@ -264,17 +303,22 @@ pub struct ResourceConfig {
     pub accepted_audiences: Vec<String>,
     /// `JWKS_MIN_REFRESH_SECS`: the kid-miss refresh window (auth-layer's default: 5 minutes).
     pub jwks_min_refresh: Option<Duration>,
+    /// `REQUIRED_PERMISSIONS`: the permissions a route needs (any one suffices), separated by
+    /// commas or spaces, instead of the service's seed permission (`Files.Write`…).
+    pub required_permissions: Option<Vec<String>>,
+    /// `OIDC_PROVIDER`: where permissions are read under `OIDC_ISSUER`.
+    pub provider: ProviderProfile,
     /// `EXTRA_CA_FILE`.
     pub http: Http,
     /// `OIDC_PROVIDER`: the provider profile that classifies tokens (`entra`, `rfc9068`, `okta`,
     /// `auth0`, `keycloak`); unset: `entra` for Entra issuers, `rfc9068` for `OIDC_ISSUER`.
-    pub provider: Option<String>,
+    pub profile: Option<String>,
 }
 
 impl ResourceConfig {
     /// Reads `AZURE_AUTHORITY_HOST`, `AZURE_TENANT_ID` (or `OIDC_ISSUER`), `AZURE_CLIENT_ID`,
-    /// `ACCEPTED_AUDIENCES` (default `default_audiences`), `JWKS_MIN_REFRESH_SECS`,
-    /// `EXTRA_CA_FILE`.
+    /// `ACCEPTED_AUDIENCES` (default `default_audiences` for Entra; none under `OIDC_ISSUER`),
+    /// `REQUIRED_PERMISSIONS`, `OIDC_PROVIDER`, `JWKS_MIN_REFRESH_SECS`, `EXTRA_CA_FILE`.
     pub fn from_vars(vars: &Vars<'_>, default_audiences: &[&str]) -> Result<Self, ConfigError> {
         let issuer = match vars.get("OIDC_ISSUER") {
             Some(issuer) => {
@@ -292,8 +336,8 @@ impl ResourceConfig {
                     })?,
             },
         };
-        let provider = vars.get("OIDC_PROVIDER");
-        if let Some(name) = &provider
+        let profile = vars.get("OIDC_PROVIDER");
+        if let Some(name) = &profile
             && Profile::from_name(name).is_none()
         {
             return Err(ConfigError::Invalid {
@@ -301,14 +345,21 @@ impl ResourceConfig {
                 reason: format!("{name:?} is not one of entra, rfc9068, okta, auth0, keycloak"),
             });
         }
+        // The seed's App ID URIs are Entra's; another provider's audiences are its own.
+        let default_audiences: &[&str] = match issuer {
+            Issuer::Entra { .. } => default_audiences,
+            Issuer::Oidc(_) => &[],
+        };
         Ok(ResourceConfig {
-            provider,
+            profile,
             issuer,
             client_id: client_id(vars)?,
             accepted_audiences: vars
                 .list("ACCEPTED_AUDIENCES")
                 .unwrap_or_else(|| default_audiences.iter().map(|a| (*a).to_owned()).collect()),
             jwks_min_refresh: vars.seconds("JWKS_MIN_REFRESH_SECS")?,
+            required_permissions: vars.list("REQUIRED_PERMISSIONS"),
+            provider: ProviderProfile::from_vars(vars)?,
             http: Http::from_vars(vars)?,
         })
     }
@@ -320,7 +371,7 @@ impl ResourceConfig {
         client_id: impl Into<String>,
     ) -> Self {
         ResourceConfig {
-            provider: None,
+            profile: None,
             issuer: Issuer::Entra {
                 authority_host: authority_host.into().trim_end_matches('/').to_owned(),
                 tenant_id: tenant_id.into(),
@@ -328,7 +379,25 @@ impl ResourceConfig {
             client_id: client_id.into(),
             accepted_audiences: Vec::new(),
             jwks_min_refresh: None,
+            required_permissions: None,
+            provider: ProviderProfile::default(),
             http: Http::default(),
+        }
+    }
+
+    /// The permissions a route needs: `REQUIRED_PERMISSIONS`, or the service's `seed` one.
+    pub fn permissions(&self, seed: &str) -> Vec<String> {
+        self.required_permissions
+            .clone()
+            .unwrap_or_else(|| vec![seed.to_owned()])
+    }
+
+    /// Where the permissions are: Entra's `roles`/`scp`, or the `OIDC_PROVIDER` profile under
+    /// `OIDC_ISSUER`.
+    pub fn placement(&self) -> Option<ProviderProfile> {
+        match self.issuer {
+            Issuer::Entra { .. } => None,
+            Issuer::Oidc(_) => Some(self.provider),
         }
     }
 
@@ -356,7 +425,7 @@ impl ResourceConfig {
         if matches!(self.issuer, Issuer::Entra { .. }) {
             b = b.client_id(&self.client_id);
         }
-        if let Some(profile) = self.provider.as_deref().and_then(Profile::from_name) {
+        if let Some(profile) = self.profile.as_deref().and_then(Profile::from_name) {
             b = b.profile(profile);
         }
         for audience in &self.accepted_audiences {
@@ -411,8 +480,13 @@ impl fmt::Debug for Credential {
 pub struct ClientConfig {
     /// `AZURE_AUTHORITY_HOST`, without a trailing slash.
     pub authority_host: String,
-    /// `AZURE_TENANT_ID`.
+    /// `AZURE_TENANT_ID` (empty under `OIDC_ISSUER`).
     pub tenant_id: String,
+    /// `OIDC_ISSUER`: another OpenID Connect provider instead of the Entra tenant.
+    pub oidc_issuer: Option<String>,
+    /// The RFC 8707 `resource` indicator sent with every grant (the service's
+    /// `*_API_RESOURCE` variable); only under `OIDC_ISSUER`.
+    pub resource: Option<String>,
     /// `AZURE_CLIENT_ID`.
     pub client_id: String,
     /// `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH` or `AZURE_FEDERATED_TOKEN_FILE`
@@ -436,13 +510,43 @@ impl ClientConfig {
                 "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE)",
             ));
         };
+        let oidc_issuer = vars.get("OIDC_ISSUER");
+        if let Some(issuer) = &oidc_issuer {
+            check_url("OIDC_ISSUER", issuer)?;
+        }
         Ok(ClientConfig {
             authority_host: authority_host(vars)?,
-            tenant_id: vars.require("AZURE_TENANT_ID")?,
+            tenant_id: match oidc_issuer {
+                Some(_) => String::new(),
+                None => vars.require("AZURE_TENANT_ID")?,
+            },
+            oidc_issuer,
+            resource: None,
             client_id: client_id(vars)?,
             credential,
             http: Http::from_vars(vars)?,
         })
+    }
+
+    /// Reads the RFC 8707 resource indicator of the API this client calls from `name` (e.g.
+    /// `S2S_API_RESOURCE`). Entra v2 has no `resource` parameter (the scope names the API), so
+    /// it is refused without `OIDC_ISSUER`.
+    pub fn resource_from(
+        mut self,
+        vars: &Vars<'_>,
+        name: &'static str,
+    ) -> Result<Self, ConfigError> {
+        let Some(resource) = vars.get(name) else {
+            return Ok(self);
+        };
+        if self.oidc_issuer.is_none() {
+            return Err(ConfigError::Invalid {
+                name,
+                reason: "an RFC 8707 resource is for OIDC_ISSUER providers; Entra v2 reads the API from the scope".to_owned(),
+            });
+        }
+        self.resource = Some(resource);
+        Ok(self)
     }
 
     /// A client with a secret (tests, the tour).
@@ -455,15 +559,20 @@ impl ClientConfig {
         ClientConfig {
             authority_host: authority_host.into().trim_end_matches('/').to_owned(),
             tenant_id: tenant_id.into(),
+            oidc_issuer: None,
+            resource: None,
             client_id: client_id.into(),
             credential: Credential::Secret(secret.into()),
             http: Http::default(),
         }
     }
 
-    /// `{authority host}/{tenant}`.
+    /// `{authority host}/{tenant}`, or the `OIDC_ISSUER`.
     pub fn authority(&self) -> String {
-        format!("{}/{}", self.authority_host, self.tenant_id)
+        match &self.oidc_issuer {
+            Some(issuer) => issuer.clone(),
+            None => format!("{}/{}", self.authority_host, self.tenant_id),
+        }
     }
 
     /// Builds the token client (no I/O).
@@ -477,11 +586,17 @@ impl ClientConfig {
                 ClientCredential::federated_token_file(path.clone())
             }
         };
-        let mut b = ConfidentialClient::builder()
-            .instance(self.authority_host.as_str())
-            .tenant_id(&self.tenant_id)
-            .client_id(&self.client_id)
-            .credential(credential);
+        let mut b = match &self.oidc_issuer {
+            Some(issuer) => ConfidentialClient::builder().oidc_issuer(issuer),
+            None => ConfidentialClient::builder()
+                .instance(self.authority_host.as_str())
+                .tenant_id(&self.tenant_id),
+        }
+        .client_id(&self.client_id)
+        .credential(credential);
+        if let Some(resource) = &self.resource {
+            b = b.resource(resource);
+        }
         if self.http.has_extra_roots() {
             b = b.http_client(self.http.client()?);
         }

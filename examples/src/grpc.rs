@@ -85,7 +85,8 @@ pub struct Config {
     /// `LISTEN_ADDR` (default `127.0.0.1:50051`).
     pub listen: SocketAddr,
     /// Token validation (the `auth-code-api` registration): `AZURE_*` / `OIDC_ISSUER`,
-    /// `ACCEPTED_AUDIENCES` (default `api://backend-api-id`), `JWKS_MIN_REFRESH_SECS`.
+    /// `ACCEPTED_AUDIENCES` (default `api://backend-api-id`), `JWKS_MIN_REFRESH_SECS`;
+    /// `REQUIRED_PERMISSIONS` for `Create` (default `Case.Create`).
     pub resource: ResourceConfig,
 }
 
@@ -215,9 +216,19 @@ impl tower::Service<http::Request<Body>> for ApprovalsServer {
 /// The tonic router: `Cases` behind the interceptor (scope `Case.Create`), `Approvals` behind
 /// the role layer (`Case.Approver`, a role assigned to users).
 pub fn routes(auth: &Authenticator) -> tonic::service::Routes {
+    routes_requiring(auth, vec!["Case.Create".to_owned()])
+}
+
+/// [`routes`] with `Cases` requiring any of `resource`'s permissions (`REQUIRED_PERMISSIONS`,
+/// default `Case.Create`): a user's token with one of them in `scp` / `scope`.
+pub fn routes_for(auth: &Authenticator, resource: &ResourceConfig) -> tonic::service::Routes {
+    routes_requiring(auth, resource.permissions("Case.Create"))
+}
+
+fn routes_requiring(auth: &Authenticator, create: Vec<String>) -> tonic::service::Routes {
     let cases = InterceptedService::new(
         CasesServer::default(),
-        AuthInterceptor::new(auth.clone()).require_scope("Case.Create"),
+        AuthInterceptor::new(auth.clone()).require_any_scope(create),
     );
     let approvals = RequireRole::any(auth.clone(), ["Case.Approver"])
         .allow_user_roles()
@@ -227,11 +238,15 @@ pub fn routes(auth: &Authenticator) -> tonic::service::Routes {
 
 /// Serves on `listener` until the handle is dropped.
 pub fn spawn(listener: TcpListener, auth: &Authenticator) -> Running {
+    spawn_routes(listener, routes(auth))
+}
+
+/// Serves `routes` (e.g. [`routes_for`]) on `listener` until the handle is dropped.
+pub fn spawn_routes(listener: TcpListener, routes: tonic::service::Routes) -> Running {
     let addr = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (stop, stopped) = oneshot::channel::<()>();
-    let routes = routes(auth);
     tokio::spawn(async move {
         let served = Server::builder()
             .add_routes(routes)
@@ -251,8 +266,16 @@ pub async fn serve_until_signal(
     listener: TcpListener,
     auth: &Authenticator,
 ) -> Result<(), tonic::transport::Error> {
+    serve_routes_until_signal(listener, routes(auth)).await
+}
+
+/// Serves `routes` (e.g. [`routes_for`]) on `listener` until SIGTERM or Ctrl-C.
+pub async fn serve_routes_until_signal(
+    listener: TcpListener,
+    routes: tonic::service::Routes,
+) -> Result<(), tonic::transport::Error> {
     Server::builder()
-        .add_routes(routes(auth))
+        .add_routes(routes)
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener),
             crate::server::shutdown_signal(),

@@ -36,3 +36,6 @@ struct Migrating;
 
 #[doc = include_str!("../../docs/troubleshooting.md")]
 struct Troubleshooting;
+
+#[doc = include_str!("../../docs/oidc-providers.md")]
+struct OidcProviders;

@@ -36,6 +36,7 @@ pub mod obo_frontend;
 pub mod obo_internal_api;
 pub mod obo_shared_api;
 pub mod ops;
+pub mod permissions;
 pub mod s2s_api;
 pub mod s2s_consumer;
 pub mod server;

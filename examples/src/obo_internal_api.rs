@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 
 use auth_client::{ConfidentialClient, OboRejection};
 use auth_extract::DelegatedUser;
-use auth_layer::{Authenticator, RequireScope, bearer_token};
+use auth_layer::{Authenticator, bearer_token};
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::response::{IntoResponse, Response};
@@ -30,6 +30,7 @@ use serde_json::{Value, json};
 
 use crate::access_log::AccessLog;
 use crate::config::{ClientConfig, ConfigError, ResourceConfig, Vars};
+use crate::permissions::{self, Caller};
 use crate::trace::{Trace, excerpt};
 use crate::web::error_summary;
 
@@ -68,7 +69,9 @@ impl Config {
         Ok(Config {
             listen: vars.listen_addr("127.0.0.1:3001")?,
             resource: ResourceConfig::from_vars(vars, &["api://obo-example-internal-api"])?,
-            client: ClientConfig::from_vars(vars)?,
+            // `SHARED_API_RESOURCE`: the shared API's RFC 8707 resource indicator (OIDC_ISSUER
+            // only; the exchange is then RFC 8693 token exchange).
+            client: ClientConfig::from_vars(vars)?.resource_from(vars, "SHARED_API_RESOURCE")?,
             shared_api_url: vars.url("SHARED_API_URL", "http://127.0.0.1:3002")?,
             shared_api_scope: vars.or("SHARED_API_SCOPE", "api://shared-documents/Documents.Read"),
             shared_api_write_scope: vars.or(
@@ -120,9 +123,15 @@ pub fn router_with(config: &Config, auth: Authenticator) -> Result<Router, Confi
     };
     let routes = Router::new()
         .route("/process-documents", get(process_documents))
-        .route("/upload", post(upload))
-        .route_layer(RequireScope::any(auth.clone(), ["user_impersonation"]))
-        .with_state(state);
+        .route("/upload", post(upload));
+    let routes = permissions::require(
+        routes,
+        &auth,
+        &config.resource,
+        Caller::User,
+        "user_impersonation",
+    )
+    .with_state(state);
     Ok(AccessLog::new(NAME, auth, config.trace.clone()).wrap(routes))
 }
 

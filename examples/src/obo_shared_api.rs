@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use auth_extract::DelegatedUser;
-use auth_layer::{Authenticator, RequireScope};
+use auth_layer::Authenticator;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::response::{IntoResponse, Response};
@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::access_log::AccessLog;
-use crate::config::{ConfigError, ResourceConfig, Vars};
+use crate::config::{ConfigError, ProviderProfile, ResourceConfig, Vars};
+use crate::permissions::{self, Caller};
 use crate::trace::Trace;
 
 /// The API's name (and the emulator's app registration).
@@ -42,6 +43,9 @@ pub struct Config {
     /// Token validation: `AZURE_*` / `OIDC_ISSUER`, `ACCEPTED_AUDIENCES` (default
     /// `api://shared-documents`), `JWKS_MIN_REFRESH_SECS`.
     pub resource: ResourceConfig,
+    /// `REQUIRED_WRITE_PERMISSIONS`: what `POST /documents` needs (default `Documents.Write`);
+    /// `REQUIRED_PERMISSIONS` is what `GET /docs` needs (default `Documents.Read`).
+    pub write_permissions: Vec<String>,
     /// Records the requests (the tour); off by default.
     pub trace: Trace,
 }
@@ -57,6 +61,9 @@ impl Config {
         Ok(Config {
             listen: vars.listen_addr("127.0.0.1:3002")?,
             resource: ResourceConfig::from_vars(vars, &["api://shared-documents"])?,
+            write_permissions: vars
+                .list("REQUIRED_WRITE_PERMISSIONS")
+                .unwrap_or_else(|| vec!["Documents.Write".to_owned()]),
             trace: Trace::off(),
         })
     }
@@ -90,11 +97,34 @@ impl axum::extract::FromRef<AppState> for Authenticator {
 /// The router, with the authenticator built (and the keys fetched) from `config`.
 pub async fn router(config: &Config) -> Result<Router, ConfigError> {
     let auth = config.resource.authenticator().await?;
-    Ok(router_with(auth, config.trace.clone()))
+    Ok(gated(
+        auth,
+        config.resource.placement(),
+        config.resource.permissions("Documents.Read"),
+        config.write_permissions.clone(),
+        config.trace.clone(),
+    ))
 }
 
-/// The router around an existing authenticator.
+/// The router around an existing authenticator, for an Entra tenant (scopes `Documents.Read`,
+/// `Documents.Write`).
 pub fn router_with(auth: Authenticator, trace: Trace) -> Router {
+    gated(
+        auth,
+        None,
+        vec!["Documents.Read".to_owned()],
+        vec!["Documents.Write".to_owned()],
+        trace,
+    )
+}
+
+fn gated(
+    auth: Authenticator,
+    placement: Option<ProviderProfile>,
+    read_permissions: Vec<String>,
+    write_permissions: Vec<String>,
+    trace: Trace,
+) -> Router {
     let state = AppState {
         auth: auth.clone(),
         docs: Arc::new(Mutex::new(vec![
@@ -104,11 +134,10 @@ pub fn router_with(auth: Authenticator, trace: Trace) -> Router {
     };
     let read = Router::new()
         .route("/docs", get(list))
-        .route("/documents", get(list_documents))
-        .route_layer(RequireScope::any(auth.clone(), ["Documents.Read"]));
-    let write = Router::new()
-        .route("/documents", post(store))
-        .route_layer(RequireScope::any(auth.clone(), ["Documents.Write"]));
+        .route("/documents", get(list_documents));
+    let read = permissions::require_in(read, &auth, placement, Caller::User, read_permissions);
+    let write = Router::new().route("/documents", post(store));
+    let write = permissions::require_in(write, &auth, placement, Caller::User, write_permissions);
     let routes = read.merge(write).with_state(state);
     AccessLog::new(NAME, auth, trace).wrap(routes)
 }

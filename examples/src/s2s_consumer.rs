@@ -24,7 +24,8 @@ pub struct Config {
     pub client: ClientConfig,
     /// `S2S_API_URL` (default `http://127.0.0.1:4000`).
     pub api_url: String,
-    /// `S2S_API_SCOPE` (default `api://s2s-example-api/.default`).
+    /// `S2S_API_SCOPE` (default `api://s2s-example-api/.default`; under `OIDC_ISSUER` the
+    /// provider's permission names, e.g. `files.write`).
     pub api_scope: String,
     /// `INTERVAL_SECS`: upload every that many seconds; unset: once.
     pub interval: Option<Duration>,
@@ -42,7 +43,8 @@ impl Config {
     pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
         Ok(Config {
             name: NAME.to_owned(),
-            client: ClientConfig::from_vars(vars)?,
+            // `S2S_API_RESOURCE`: the API's RFC 8707 resource indicator (OIDC_ISSUER only).
+            client: ClientConfig::from_vars(vars)?.resource_from(vars, "S2S_API_RESOURCE")?,
             api_url: vars.url("S2S_API_URL", "http://127.0.0.1:4000")?,
             api_scope: vars.or("S2S_API_SCOPE", "api://s2s-example-api/.default"),
             interval: vars.seconds("INTERVAL_SECS")?,

@@ -166,7 +166,6 @@ async fn a_resource_api_validates_the_tokens_of_a_plain_oidc_provider() {
     let issuer = provider.issuer("realms-acme");
     let pairs = [
         ("OIDC_ISSUER", issuer.as_str()),
-        ("OIDC_PROVIDER", "keycloak"),
         ("AZURE_CLIENT_ID", "files-api"),
     ];
     let config = examples::s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
@@ -178,15 +177,20 @@ async fn a_resource_api_validates_the_tokens_of_a_plain_oidc_provider() {
         examples::s2s_api::router(&config).await.unwrap(),
     );
     let url = format!("{}/upload", running.url());
+    // An RFC 9068 app token (the default OIDC_PROVIDER profile): `client_id`, `sub` = the
+    // client, the permission in `scope` (https://www.rfc-editor.org/rfc/rfc9068#section-2.2).
     let token = TokenBuilder::app()
         .claim("iss", issuer.as_str())
         .audience("files-api")
         .remove("tid")
-        .roles(["Files.Write"])
-        .claim("azp", "nightly-job")
-        // Keycloak's service-account shape: its mapper's `client_id` claim.
+        .remove("azp")
+        .remove("appid")
+        .remove("idtyp")
+        .remove("oid")
         .claim("client_id", "nightly-job")
-        .claim("preferred_username", "service-account-nightly-job")
+        .claim("sub", "nightly-job")
+        .claim("scope", "Files.Write")
+        .header("typ", "at+jwt")
         .sign();
     let answer = common::call("POST", &url, Some(&token), None).await;
     assert_eq!(answer.status, 200, "{answer:?}");

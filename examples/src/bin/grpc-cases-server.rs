@@ -16,7 +16,8 @@ async fn main() -> ExitCode {
         let auth = config.resource.authenticator().await?;
         let listener = examples::server::bind(config.listen).await?;
         tracing::info!(app = service::NAME, "gRPC on http://{}", config.listen);
-        service::serve_until_signal(listener, &auth).await?;
+        let routes = service::routes_for(&auth, &config.resource);
+        service::serve_routes_until_signal(listener, routes).await?;
         Ok(())
     }
     .await;

@@ -102,6 +102,7 @@ impl Local {
         let config = obo_shared_api::Config {
             listen: any,
             resource: resource(&idp, obo_shared_api::NAME, "api://shared-documents"),
+            write_permissions: vec!["Documents.Write".to_owned()],
             trace: trace.clone(),
         };
         let shared_api = spawn(bind(any).await?, obo_shared_api::router(&config).await?);
