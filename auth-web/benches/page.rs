@@ -19,7 +19,11 @@ const CASE_CREATE: &str = "api://backend-api-id/Case.Create";
 
 async fn page(user: SignedIn, tokens: UserTokenAcquisition) -> Result<String, TokenError> {
     let token = tokens.acquire_token_for_user(&[CASE_CREATE]).await?;
-    Ok(format!("{} {}", user.name().unwrap_or(""), token.expires_at_unix()))
+    Ok(format!(
+        "{} {}",
+        user.name().unwrap_or(""),
+        token.expires_at_unix()
+    ))
 }
 
 /// Signs Alice in through a loopback server; the router and the session cookie.
@@ -56,22 +60,28 @@ async fn signed_in() -> (auth_testkit::Emulator, Router, String) {
         .build()
         .unwrap();
     let mut cookies = BTreeMap::new();
-    let mut keep = |response: &reqwest::Response| {
-        for c in response.headers().get_all("set-cookie") {
-            let pair = c.to_str().unwrap().split(';').next().unwrap().to_owned();
-            let (name, value) = pair.split_once('=').unwrap();
-            cookies.insert(name.to_owned(), value.to_owned());
-        }
-    };
     let login = http.get(format!("{base}/login")).send().await.unwrap();
-    keep(&login);
+    keep(&mut cookies, &login);
     let authorize = login.headers()["location"].to_str().unwrap().to_owned();
     let callback = http.get(authorize).send().await.unwrap();
     let callback = callback.headers()["location"].to_str().unwrap().to_owned();
     let sid = format!("session={}", cookies["session"]);
-    let done = http.get(callback).header("cookie", &sid).send().await.unwrap();
-    keep(&done);
+    let done = http
+        .get(callback)
+        .header("cookie", &sid)
+        .send()
+        .await
+        .unwrap();
+    keep(&mut cookies, &done);
     (idp, app, format!("session={}", cookies["session"]))
+}
+
+fn keep(cookies: &mut BTreeMap<String, String>, response: &reqwest::Response) {
+    for c in response.headers().get_all("set-cookie") {
+        let pair = c.to_str().unwrap().split(';').next().unwrap().to_owned();
+        let (name, value) = pair.split_once('=').unwrap();
+        cookies.insert(name.to_owned(), value.to_owned());
+    }
 }
 
 fn authenticated_page(c: &mut Criterion) {
@@ -89,16 +99,19 @@ fn authenticated_page(c: &mut Criterion) {
     };
     let first = runtime.block_on(app.clone().oneshot(request())).unwrap();
     assert_eq!(first.status(), 200, "signed in, token in the session");
-    c.bench_function("authenticated page (session load + SignedIn + token cache hit)", |b| {
-        b.to_async(&runtime).iter(|| {
-            let app = app.clone();
-            let request = request();
-            async move {
-                let response = app.oneshot(request).await.unwrap();
-                assert_eq!(response.status(), 200);
-            }
-        });
-    });
+    c.bench_function(
+        "authenticated page (session load + SignedIn + token cache hit)",
+        |b| {
+            b.to_async(&runtime).iter(|| {
+                let app = app.clone();
+                let request = request();
+                async move {
+                    let response = app.oneshot(request).await.unwrap();
+                    assert_eq!(response.status(), 200);
+                }
+            });
+        },
+    );
 }
 
 criterion_group!(benches, authenticated_page);

@@ -118,7 +118,10 @@ async fn two_replicas_share_sessions_through_redis() {
             &[("title", "from B"), ("csrf", &token)],
         )
         .await;
-    assert_eq!((posted.status, posted.body.as_str()), (200, "posted from B"));
+    assert_eq!(
+        (posted.status, posted.body.as_str()),
+        (200, "posted from B")
+    );
     assert_eq!(browser.get(&format!("{b_url}/create")).await.status, 200);
 
     // At rest the session is sealed: no token, no claim, no session id in Redis.
@@ -133,13 +136,19 @@ async fn two_replicas_share_sessions_through_redis() {
     assert_eq!(keys.len(), 1, "{keys:?}");
     let sid = browser.cookies["session"].clone();
     assert!(!keys[0].contains(&sid));
-    let raw: Vec<u8> = redis::cmd("GET").arg(&keys[0]).query(&mut connection).unwrap();
+    let raw: Vec<u8> = redis::cmd("GET")
+        .arg(&keys[0])
+        .query(&mut connection)
+        .unwrap();
     let text = String::from_utf8_lossy(&raw);
     assert!(
         !text.contains("eyJ") && !text.contains("Alice") && !text.contains("refresh_token"),
         "{text}"
     );
-    let ttl: i64 = redis::cmd("TTL").arg(&keys[0]).query(&mut connection).unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&keys[0])
+        .query(&mut connection)
+        .unwrap();
     assert!(ttl > 0 && ttl <= 8 * 3600, "{ttl}");
 
     // A replica with another key cannot read the sessions.

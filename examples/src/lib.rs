@@ -37,7 +37,6 @@ pub mod obo_shared_api;
 pub mod s2s_api;
 pub mod s2s_consumer;
 pub mod server;
-mod session;
 pub mod tour;
 pub mod trace;
 mod web;
@@ -47,6 +46,7 @@ mod guide;
 pub use config::{ClientConfig, ConfigError, ResourceConfig, Vars};
 pub use server::Running;
 pub use trace::{Event, TokenSummary, Trace};
+pub use web::Sessions;
 
 /// Sets up `tracing` for a binary: one line per event on stderr, `LOG_LEVEL` (`error`,
 /// `warn`, `info` (default), `debug`, `trace`).
