@@ -3,6 +3,7 @@
 //! hit), through the whole router in-process (no TCP).
 //!
 //! `cargo bench -p auth-web --bench page`
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::collections::BTreeMap;
 
