@@ -70,7 +70,7 @@ pub(crate) async fn renew(session: &Session) -> Result<String, SignedInRejection
 ///         csrf.hidden_input()
 ///     ))
 /// }
-/// # let _ = axum::routing::get(page);
+/// # let _: axum::routing::MethodRouter = axum::routing::get(page);
 /// ```
 #[derive(Clone)]
 pub struct CsrfToken(String);
@@ -119,7 +119,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 /// async fn create(user: SignedIn, CsrfForm(form): CsrfForm<NewCase>) -> String {
 ///     format!("{} created {}", user.name().unwrap_or(""), form.title)
 /// }
-/// # let _ = axum::routing::post(create);
+/// # let _: axum::routing::MethodRouter = axum::routing::post(create);
 /// ```
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);

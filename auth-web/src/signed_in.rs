@@ -28,7 +28,7 @@ use crate::return_to::same_origin_path;
 ///         None => "Hello, stranger".to_owned(),
 ///     }
 /// }
-/// # let _ = axum::routing::get(home);
+/// # let _: axum::routing::MethodRouter = axum::routing::get(home);
 /// ```
 #[derive(Clone, Debug)]
 pub struct SignedIn {

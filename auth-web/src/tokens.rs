@@ -38,7 +38,7 @@ const REFRESH_MARGIN_SECS: u64 = 300;
 ///         .await?; // consent missing: the browser goes through sign-in and comes back
 ///     Ok(format!("a token for {:?}", token.scopes()))
 /// }
-/// # let _ = axum::routing::get(cases);
+/// # let _: axum::routing::MethodRouter = axum::routing::get(cases);
 /// ```
 #[derive(Clone, Debug)]
 pub struct UserTokenAcquisition {
