@@ -376,3 +376,48 @@ async fn tenants_not_allowed_cannot_sign_in() {
     let mut browser = Browser::new();
     assert_eq!(browser.sign_in(&allowed.url, None).await.status, 303);
 }
+
+#[tokio::test]
+async fn multi_tenant_authorities_accept_users_whose_issuer_names_their_tid() {
+    let idp = emulator().await;
+    let registration = idp.app("auth-code-client");
+    let client = auth_client::ConfidentialClient::builder()
+        .authority(format!("{}/organizations", idp.base_url()))
+        .client_id(registration.client_id())
+        .client_secret(registration.secret())
+        .build()
+        .unwrap();
+    let app = common::serve_client(client, MemoryStore::default(), |b| b).await;
+    let mut browser = Browser::new();
+    let page = browser.sign_in(&app.url, None).await;
+    assert_eq!(page.status, 303, "{page:?}");
+    let me: serde_json::Value =
+        serde_json::from_str(&browser.get(&format!("{}/me", app.url)).await.body).unwrap();
+    assert_eq!(me["tid"], idp.tenant_id());
+    assert_eq!(
+        me["claims"]["iss"],
+        format!("{}/{}/v2.0", idp.base_url(), idp.tenant_id())
+    );
+}
+
+#[tokio::test]
+async fn extractors_without_the_layer_answer_500_naming_it() {
+    use tower::ServiceExt as _;
+    let app: axum::Router = axum::Router::new().route(
+        "/",
+        axum::routing::get(|_: auth_web::SignedIn| async { "unreachable" }),
+    );
+    let response = app
+        .oneshot(
+            http::Request::get("/")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("did you forget"));
+}
