@@ -61,8 +61,7 @@ pub enum BuildError {
 /// path and `/logout`; [`layer`](Self::layer) adds the session and makes the extractors work.
 ///
 /// ```
-/// use auth_web::WebAuth;
-/// use auth_web::tower_sessions::MemoryStore;
+/// use auth_web::{BoundedMemoryStore, WebAuth};
 /// use axum::Router;
 /// use axum::routing::get;
 ///
@@ -79,7 +78,7 @@ pub enum BuildError {
 /// let app: Router = Router::new()
 ///     .route("/", get(|| async { "home" }))
 ///     .merge(auth.routes())
-///     .layer(auth.layer(MemoryStore::default()));
+///     .layer(auth.layer(BoundedMemoryStore::default()));
 /// # let _ = app;
 /// # Ok(()) }
 /// ```
@@ -172,7 +171,7 @@ impl WebAuth {
         &self.inner.cookie_name
     }
 
-    /// The session layer over `store` ([`MemoryStore`](tower_sessions::MemoryStore) for one
+    /// The session layer over `store` ([`BoundedMemoryStore`](crate::BoundedMemoryStore) for one
     /// instance, [`RedisSessionStore`](crate::RedisSessionStore) for many), which also makes
     /// this `WebAuth` available to the extractors. The cookie is `HttpOnly`, `SameSite=Lax`,
     /// `Path=/`, `Secure` (and named `__Host-…`) when the redirect URI is `https`; the session

@@ -7,7 +7,7 @@
 //! | piece | what |
 //! |---|---|
 //! | [`WebAuth::routes`] | `/login` (`?return_to=` same-site paths only), the redirect URI, `/logout`, front-channel logout |
-//! | [`WebAuth::layer`] | sessions on `tower-sessions` (memory, or [`RedisSessionStore`] with the `redis` feature): `HttpOnly`, `SameSite=Lax`, `Secure` behind https, id rotated at sign-in, idle and absolute lifetimes |
+//! | [`WebAuth::layer`] | sessions on `tower-sessions` ([`BoundedMemoryStore`], or [`RedisSessionStore`] with the `redis` feature): `HttpOnly`, `SameSite=Lax`, `Secure` behind https, id rotated at sign-in, idle and absolute lifetimes |
 //! | [`SignedIn`] | the signed-in user (`Option<SignedIn>` for public pages) |
 //! | [`RequireSignInLayer`] | sign-in required: browsers are redirected, APIs get `401` |
 //! | [`UserTokenAcquisition`] | the user's tokens for downstream APIs, kept server-side, refreshed silently, incremental consent through [`TokenError::SignInRequired`] |
@@ -19,8 +19,7 @@
 //! audience, lifetime, nonce). `docs/web-apps.md` is the guide.
 //!
 //! ```
-//! use auth_web::tower_sessions::MemoryStore;
-//! use auth_web::{CsrfToken, SignedIn, WebAuth};
+//! use auth_web::{BoundedMemoryStore, CsrfToken, SignedIn, WebAuth};
 //! use axum::Router;
 //! use axum::response::Html;
 //! use axum::routing::get;
@@ -52,7 +51,7 @@
 //! let app: Router = Router::new()
 //!     .route("/", get(home))
 //!     .merge(auth.routes())
-//!     .layer(auth.layer(MemoryStore::default()));
+//!     .layer(auth.layer(BoundedMemoryStore::default()));
 //!
 //! // GET /login: to the authorize endpoint, with PKCE; the session cookie is HttpOnly and Lax.
 //! use tower::ServiceExt as _;
@@ -71,6 +70,7 @@ mod account;
 mod config;
 mod csrf;
 mod layer;
+mod memory_store;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod require;
@@ -85,6 +85,7 @@ pub use config::{
 };
 pub use csrf::{CSRF_FIELD, CSRF_HEADER, CsrfForm, CsrfRejection, CsrfToken};
 pub use layer::{AddWebAuth, WebAuthLayer};
+pub use memory_store::{BoundedMemoryStore, DEFAULT_SESSION_CAPACITY};
 #[cfg(feature = "redis")]
 pub use redis_store::{KeyLengthError, RedisSessionStore};
 pub use require::{RequireSignIn, RequireSignInLayer};
