@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use auth_client::{AccessToken, Error};
-use auth_web::tower_sessions::MemoryStore;
-use auth_web::{RedisSessionStore, SignedIn, WebAuth};
+use auth_web::{BoundedMemoryStore, RedisSessionStore, SignedIn, WebAuth};
 use axum::Router;
 use axum::handler::Handler;
 use axum::response::Response;
@@ -121,7 +120,7 @@ where
         .with_state(app)
         .merge(auth.routes());
     Ok(match &settings.sessions.redis {
-        None => router.layer(auth.layer(MemoryStore::default())),
+        None => router.layer(auth.layer(BoundedMemoryStore::default())),
         Some((url, key)) => {
             let client = redis::Client::open(url.as_str()).map_err(|e| ConfigError::Invalid {
                 name: "REDIS_URL",
