@@ -73,6 +73,14 @@ impl AccessToken {
     }
 }
 
+/// A token from storage (e.g. a web app's session store, where `auth-web` keeps a user's
+/// tokens as [`CachedToken`]s).
+impl From<CachedToken> for AccessToken {
+    fn from(token: CachedToken) -> Self {
+        AccessToken::from_cached(token)
+    }
+}
+
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessToken")

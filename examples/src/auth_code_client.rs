@@ -7,20 +7,24 @@
 //! | `GET /login` | redirects to Entra's authorize endpoint (state, nonce, PKCE S256) |
 //! | `GET /redirect` (and the path of `REDIRECT_URI`) | redeems the code, validates the ID token, starts the session |
 //! | `POST /cases` | calls `POST {BACKEND_API_URL}/create-case` with the user's token and shows the answer |
+//! | `GET`/`POST /logout` | signs out: the session here, then at Entra |
+//!
+//! Sign-in, sessions, CSRF and the user's tokens come from `auth-web`; with `REDIS_URL` (and
+//! `SESSION_ENCRYPTION_KEY`) the sessions live in Redis, so replicas behind one URL share them.
 
 use std::net::SocketAddr;
 
-use axum::extract::{Form, State};
-use axum::response::Response;
-use axum::{Router, http::HeaderMap};
+use auth_web::{CsrfForm, CsrfToken, SignedIn, TokenError, UserTokenAcquisition};
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse as _, Response};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::{ClientConfig, ConfigError, Vars, redirect_uri};
-use crate::html::{escape, result_box};
 use crate::trace::Trace;
-use crate::web::{WebApp, WebCore, WebSettings, web_router};
+use crate::web::{Sessions, WebApp, WebCore, WebSettings, web_router};
 
 /// The app's name (and the emulator's app registration).
 pub const NAME: &str = "auth-code-client";
@@ -38,6 +42,8 @@ pub struct Config {
     pub backend_api_url: String,
     /// `BACKEND_API_SCOPE` (default `api://backend-api-id/Case.Create`).
     pub backend_api_scope: String,
+    /// `REDIS_URL` + `SESSION_ENCRYPTION_KEY`: sessions in Redis (default: in memory).
+    pub sessions: Sessions,
     /// Records the calls (the tour); off by default.
     pub trace: Trace,
 }
@@ -56,6 +62,7 @@ impl Config {
             redirect_uri: vars.get("REDIRECT_URI"),
             backend_api_url: vars.url("BACKEND_API_URL", "http://127.0.0.1:8081")?,
             backend_api_scope: vars.or("BACKEND_API_SCOPE", "api://backend-api-id/Case.Create"),
+            sessions: Sessions::from_vars(vars)?,
             trace: Trace::off(),
         })
     }
@@ -69,72 +76,68 @@ pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError>
         client: &config.client,
         scopes: &config.backend_api_scope,
         redirect_uri: redirect_uri(config.redirect_uri.as_deref(), bound, "/redirect")?,
-        cookie: "auth_code_client_session",
+        sessions: &config.sessions,
         trace: config.trace.clone(),
         api_url: format!("{}/create-case", config.backend_api_url),
     };
     web_router(settings, home, "/cases", create_case)
 }
 
-async fn home(State(app): State<WebApp>, headers: HeaderMap) -> Response {
-    match app.core.signed_in(&headers) {
-        Some((_, session, user)) => signed_in_page(&app, &user, &session.csrf, None),
+async fn home(State(app): State<WebApp>, user: Option<SignedIn>, csrf: CsrfToken) -> Response {
+    match user {
+        Some(user) => signed_in_page(&app, &user, csrf.value(), None),
         None => app
             .core
             .anonymous_home("Sign in with your work account to create a case."),
     }
 }
 
-fn signed_in_page(
-    app: &WebApp,
-    user: &crate::session::User,
-    csrf: &str,
-    result: Option<String>,
-) -> Response {
+fn signed_in_page(app: &WebApp, user: &SignedIn, csrf: &str, result: Option<String>) -> Response {
     let body = format!(
         "{who}<form method=\"post\" action=\"/cases\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <button type=\"submit\">Create a case</button></form>{result}",
-        who = WebCore::who(user),
-        csrf = escape(csrf),
+        who = WebCore::who(user, csrf),
+        csrf = crate::html::escape(csrf),
         result = result.unwrap_or_default(),
     );
     app.core.page(StatusCode::OK, "Cases", &body)
 }
 
-/// The form of `POST /cases`.
+/// The form of `POST /cases` (its `csrf` field is checked by `CsrfForm`).
 #[derive(Debug, Deserialize)]
-struct CaseForm {
-    csrf: String,
-}
+struct CaseForm {}
 
 async fn create_case(
     State(app): State<WebApp>,
-    headers: HeaderMap,
-    Form(form): Form<CaseForm>,
+    user: SignedIn,
+    csrf: CsrfToken,
+    tokens: UserTokenAcquisition,
+    CsrfForm(CaseForm {}): CsrfForm<CaseForm>,
 ) -> Response {
+    let scopes: Vec<&str> = app.core.scopes.iter().map(String::as_str).collect();
+    // From the session, refreshed silently, or (consent, expiry) through sign-in and back.
+    let token = match tokens.acquire_token_for_user(&scopes).await {
+        Ok(token) => token,
+        Err(err) => return token_refused(&app, err),
+    };
     let body = json!({ "title": "New case", "description": "Created from auth-code-client" });
-    let posted = app
+    let answer = app
         .core
-        .post_for_user(
-            &headers,
-            &form.csrf,
-            &app.api_url,
-            "POST /create-case",
-            &body,
-        )
+        .call_api(&app.api_url, "POST /create-case", &token, &body)
         .await;
-    let (user, csrf, answer) = match posted {
-        Ok(posted) => posted,
-        Err(refused) => return refused,
-    };
-    let result = match answer {
-        Some(answer) => result_box(
-            answer.status.is_success(),
-            &format!("The API answered {}", answer.status),
-            &answer.body,
-        ),
-        None => result_box(false, "The API could not be reached", "Try again later."),
-    };
-    signed_in_page(&app, &user, &csrf, Some(result))
+    let result = WebCore::answer_box("The API", answer, str::to_owned);
+    signed_in_page(&app, &user, csrf.value(), Some(result))
+}
+
+/// A token error as a page: a redirect through sign-in, or the provider's refusal.
+pub(crate) fn token_refused(app: &WebApp, err: TokenError) -> Response {
+    if err.is_sign_in_required() {
+        return err.into_response();
+    }
+    let summary = err
+        .provider_error()
+        .map_or_else(|| err.to_string(), crate::web::error_summary);
+    let body = crate::html::result_box(false, "No token for the API", &summary);
+    app.core.page(err.status(), "Please try again", &body)
 }

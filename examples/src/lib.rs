@@ -40,7 +40,6 @@ pub mod permissions;
 pub mod s2s_api;
 pub mod s2s_consumer;
 pub mod server;
-mod session;
 pub mod tour;
 pub mod trace;
 mod web;
@@ -50,6 +49,7 @@ mod guide;
 pub use config::{ClientConfig, ConfigError, ResourceConfig, Vars};
 pub use server::Running;
 pub use trace::{Event, TokenSummary, Trace};
+pub use web::Sessions;
 
 /// Sets up `tracing` for a binary: `RUST_LOG` filter directives (e.g. `info,auth_layer=debug`;
 /// `LOG_LEVEL` as a bare level when `RUST_LOG` is unset), `LOG_FORMAT=json` for one JSON object

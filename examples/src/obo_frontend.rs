@@ -8,21 +8,26 @@
 //! | `GET /login` | redirects to Entra's authorize endpoint (state, nonce, PKCE S256) |
 //! | `GET /redirect` (and the path of `REDIRECT_URI`) | redeems the code, validates the ID token, starts the session |
 //! | `POST /upload` | calls `POST {INTERNAL_API_URL}/upload` with Token A and shows the answer |
+//! | `GET`/`POST /logout` | signs out: the session here, then at Entra |
+//!
+//! Sign-in, sessions, CSRF and Token A come from `auth-web`; with `REDIS_URL` (and
+//! `SESSION_ENCRYPTION_KEY`) the sessions live in Redis, so replicas behind one URL share them.
 
 use std::net::SocketAddr;
 
-use axum::extract::{Form, State};
+use auth_web::{CsrfForm, CsrfToken, SignedIn, UserTokenAcquisition};
+use axum::Router;
+use axum::extract::State;
 use axum::response::Response;
-use axum::{Router, http::HeaderMap};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth_code_client::token_refused;
 use crate::config::{ClientConfig, ConfigError, Vars, redirect_uri};
-use crate::html::{escape, result_box};
-use crate::session::User;
+use crate::html::escape;
 use crate::trace::Trace;
-use crate::web::{WebApp, WebCore, WebSettings, web_router};
+use crate::web::{Sessions, WebApp, WebCore, WebSettings, web_router};
 
 /// The app's name (and the emulator's app registration).
 pub const NAME: &str = "obo-example-frontend";
@@ -40,6 +45,8 @@ pub struct Config {
     pub internal_api_url: String,
     /// `INTERNAL_API_SCOPE` (default `api://obo-example-internal-api/user_impersonation`).
     pub internal_api_scope: String,
+    /// `REDIS_URL` + `SESSION_ENCRYPTION_KEY`: sessions in Redis (default: in memory).
+    pub sessions: Sessions,
     /// Records the calls (the tour); off by default.
     pub trace: Trace,
 }
@@ -61,6 +68,7 @@ impl Config {
                 "INTERNAL_API_SCOPE",
                 "api://obo-example-internal-api/user_impersonation",
             ),
+            sessions: Sessions::from_vars(vars)?,
             trace: Trace::off(),
         })
     }
@@ -74,23 +82,23 @@ pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError>
         client: &config.client,
         scopes: &config.internal_api_scope,
         redirect_uri: redirect_uri(config.redirect_uri.as_deref(), bound, "/redirect")?,
-        cookie: "obo_frontend_session",
+        sessions: &config.sessions,
         trace: config.trace.clone(),
         api_url: format!("{}/upload", config.internal_api_url),
     };
     web_router(settings, home, "/upload", upload)
 }
 
-async fn home(State(app): State<WebApp>, headers: HeaderMap) -> Response {
-    match app.core.signed_in(&headers) {
-        Some((_, session, user)) => signed_in_page(&app, &user, &session.csrf, None),
+async fn home(State(app): State<WebApp>, user: Option<SignedIn>, csrf: CsrfToken) -> Response {
+    match user {
+        Some(user) => signed_in_page(&app, &user, csrf.value(), None),
         None => app
             .core
             .anonymous_home("Sign in with your work account to upload documents."),
     }
 }
 
-fn signed_in_page(app: &WebApp, user: &User, csrf: &str, result: Option<String>) -> Response {
+fn signed_in_page(app: &WebApp, user: &SignedIn, csrf: &str, result: Option<String>) -> Response {
     let body = format!(
         "{who}<form method=\"post\" action=\"/upload\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
@@ -99,17 +107,16 @@ fn signed_in_page(app: &WebApp, user: &User, csrf: &str, result: Option<String>)
          <label for=\"content\">Content</label>\
          <textarea id=\"content\" name=\"content\" rows=\"4\">Quarterly numbers</textarea>\
          <button type=\"submit\">Upload</button></form>{result}",
-        who = WebCore::who(user),
+        who = WebCore::who(user, csrf),
         csrf = escape(csrf),
         result = result.unwrap_or_default(),
     );
     app.core.page(StatusCode::OK, "Upload a document", &body)
 }
 
-/// The form of `POST /upload`.
+/// The form of `POST /upload` (its `csrf` field is checked by `CsrfForm`).
 #[derive(Debug, Deserialize)]
 struct UploadForm {
-    csrf: String,
     name: String,
     #[serde(default)]
     content: String,
@@ -117,31 +124,23 @@ struct UploadForm {
 
 async fn upload(
     State(app): State<WebApp>,
-    headers: HeaderMap,
-    Form(form): Form<UploadForm>,
+    user: SignedIn,
+    csrf: CsrfToken,
+    tokens: UserTokenAcquisition,
+    CsrfForm(form): CsrfForm<UploadForm>,
 ) -> Response {
+    let scopes: Vec<&str> = app.core.scopes.iter().map(String::as_str).collect();
+    let token = match tokens.acquire_token_for_user(&scopes).await {
+        Ok(token) => token,
+        Err(err) => return token_refused(&app, err),
+    };
     let body = json!({ "name": form.name, "content": form.content });
-    let posted = app
+    let answer = app
         .core
-        .post_for_user(&headers, &form.csrf, &app.api_url, "POST /upload", &body)
+        .call_api(&app.api_url, "POST /upload", &token, &body)
         .await;
-    let (user, csrf, answer) = match posted {
-        Ok(posted) => posted,
-        Err(refused) => return refused,
-    };
-    let result = match answer {
-        Some(answer) => result_box(
-            answer.status.is_success(),
-            &format!("The internal API answered {}", answer.status),
-            &pretty(&answer.body),
-        ),
-        None => result_box(
-            false,
-            "The internal API could not be reached",
-            "Try again later.",
-        ),
-    };
-    signed_in_page(&app, &user, &csrf, Some(result))
+    let result = WebCore::answer_box("The internal API", answer, pretty);
+    signed_in_page(&app, &user, csrf.value(), Some(result))
 }
 
 /// Pretty-prints JSON, or returns the text.

@@ -1,26 +1,59 @@
-//! What the two web apps (`auth-code-client`, `obo-example-frontend`) share: sign-in with the
-//! authorization code flow + PKCE, the session, and calling an API with the user's token.
+//! What the two web apps (`auth-code-client`, `obo-example-frontend`) share, on `auth-web`:
+//! the sign-in routes, the session (in memory, or in Redis when `REDIS_URL` is set), the pages,
+//! and calling an API with the user's token.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_client::{
-    AccessToken, AuthorizationRequest, AuthorizationResponse, ConfidentialClient, Error,
-};
+use auth_client::{AccessToken, Error};
+use auth_web::{BoundedMemoryStore, RedisSessionStore, SignedIn, WebAuth};
 use axum::Router;
-use axum::extract::State;
 use axum::handler::Handler;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use http::header::{AUTHORIZATION, SET_COOKIE};
-use http::{HeaderMap, StatusCode, Uri};
+use base64::Engine as _;
+use http::StatusCode;
+use http::header::AUTHORIZATION;
 
-use crate::config::{ClientConfig, ConfigError};
+use crate::config::{ClientConfig, ConfigError, Vars};
 use crate::html::{page, result_box, sign_in_button};
-use crate::session::{Session, SessionStore, User};
 use crate::trace::{Trace, excerpt};
 
-/// A web app's state: the sign-in machinery and the API it calls.
+/// Where the sessions live: `REDIS_URL` (every replica of the app shares them; sealed with
+/// `SESSION_ENCRYPTION_KEY`, 32 bytes in base64) or this process's memory.
+#[derive(Clone, Debug, Default)]
+pub struct Sessions {
+    redis: Option<(String, [u8; 32])>,
+}
+
+impl Sessions {
+    /// From `REDIS_URL` and `SESSION_ENCRYPTION_KEY`.
+    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let Some(url) = vars.get("REDIS_URL") else {
+            return Ok(Sessions::default());
+        };
+        let encoded = vars.require("SESSION_ENCRYPTION_KEY")?;
+        let key: [u8; 32] = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| ConfigError::Invalid {
+                name: "SESSION_ENCRYPTION_KEY",
+                reason: "expected 32 bytes in base64 (openssl rand -base64 32)".to_owned(),
+            })?;
+        Ok(Sessions {
+            redis: Some((url, key)),
+        })
+    }
+
+    /// Sessions in Redis at `url`, sealed with `key`.
+    pub fn redis(url: impl Into<String>, key: [u8; 32]) -> Self {
+        Sessions {
+            redis: Some((url.into(), key)),
+        }
+    }
+}
+
+/// A web app's state: its sign-in configuration, and the API its form posts go to.
 #[derive(Clone, Debug)]
 pub(crate) struct WebApp {
     pub(crate) core: Arc<WebCore>,
@@ -36,13 +69,13 @@ pub(crate) struct WebSettings<'a> {
     /// Space-separated API scopes.
     pub(crate) scopes: &'a str,
     pub(crate) redirect_uri: String,
-    pub(crate) cookie: &'static str,
+    pub(crate) sessions: &'a Sessions,
     pub(crate) trace: Trace,
     pub(crate) api_url: String,
 }
 
-/// The web app's router: `GET /`, `GET /login`, `GET /redirect` (and the redirect URI's path),
-/// and the app's form action.
+/// The web app's router: `GET /`, the app's form action, and auth-web's `/login`,
+/// `/redirect` (the redirect URI's path) and `/logout`.
 pub(crate) fn web_router<H1, T1, H2, T2>(
     settings: WebSettings<'_>,
     home: H1,
@@ -55,68 +88,66 @@ where
     T1: 'static,
     T2: 'static,
 {
-    let secure = settings.redirect_uri.starts_with("https:");
+    let scopes: Vec<String> = settings
+        .scopes
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let auth = WebAuth::builder(settings.client.client()?)
+        .redirect_uri(settings.redirect_uri)
+        .scopes(scopes.clone())
+        .cookie_name(format!("{}_session", settings.name.replace('-', "_")))
+        .http_client(settings.client.http.client()?)
+        .build()
+        .map_err(|e| ConfigError::Invalid {
+            name: "REDIRECT_URI",
+            reason: e.to_string(),
+        })?;
     let core = WebCore {
         name: settings.name,
         title: settings.title,
-        client: settings.client.client()?,
-        scopes: settings
-            .scopes
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
-        sessions: SessionStore::new(settings.cookie, secure),
-        redirect_uri: settings.redirect_uri,
+        scopes,
         http: settings.client.http.client()?,
         trace: settings.trace,
     };
-    let callback = core.callback_path();
     let app = WebApp {
         core: Arc::new(core),
         api_url: settings.api_url,
     };
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/", get(home))
-        .route("/login", get(login))
-        .route("/redirect", get(redirect))
-        .route(action_path, post(action));
-    if callback != "/redirect" {
-        router = router.route(&callback, get(redirect));
-    }
-    Ok(router.with_state(app))
+        .route(action_path, post(action))
+        .with_state(app)
+        .merge(auth.routes());
+    Ok(match &settings.sessions.redis {
+        None => router.layer(auth.layer(BoundedMemoryStore::default())),
+        Some((url, key)) => {
+            let client = redis::Client::open(url.as_str()).map_err(|e| ConfigError::Invalid {
+                name: "REDIS_URL",
+                reason: e.to_string(),
+            })?;
+            let store = RedisSessionStore::new(client, key)
+                .map_err(|e| ConfigError::Invalid {
+                    name: "SESSION_ENCRYPTION_KEY",
+                    reason: e.to_string(),
+                })?
+                .prefix(format!("{}:session:", settings.name));
+            router.layer(auth.layer(store))
+        }
+    })
 }
 
-async fn login(State(app): State<WebApp>, headers: HeaderMap) -> Response {
-    app.core.login(&headers).await
-}
-
-async fn redirect(State(app): State<WebApp>, headers: HeaderMap, uri: Uri) -> Response {
-    app.core.callback(&headers, &uri).await
-}
-
-/// A web app's sign-in machinery.
+/// What a web app shows and calls.
 #[derive(Clone, Debug)]
 pub(crate) struct WebCore {
     /// The app's name, e.g. `auth-code-client`.
     pub(crate) name: &'static str,
     /// The page banner.
     pub(crate) title: &'static str,
-    pub(crate) client: ConfidentialClient,
-    /// The API scopes to sign in for.
+    /// The API scopes the form action needs.
     pub(crate) scopes: Vec<String>,
-    pub(crate) redirect_uri: String,
-    pub(crate) sessions: SessionStore,
     pub(crate) http: reqwest::Client,
     pub(crate) trace: Trace,
-}
-
-/// Refresh the access token when it has less than this left.
-const REFRESH_MARGIN: Duration = Duration::from_secs(120);
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// What an API call returned.
@@ -126,44 +157,21 @@ pub(crate) struct ApiAnswer {
 }
 
 impl WebCore {
-    /// The path the redirect URI names (the callback route besides `/redirect`).
-    pub(crate) fn callback_path(&self) -> String {
-        self.redirect_uri
-            .parse::<Uri>()
-            .ok()
-            .map(|u| u.path().to_owned())
-            .filter(|p| p.starts_with('/') && p.len() > 1)
-            .unwrap_or_else(|| "/redirect".to_owned())
-    }
-
     /// A page of this app.
     pub(crate) fn page(&self, status: StatusCode, title: &str, body: &str) -> Response {
         page(status, self.title, title, body)
     }
 
-    /// An error page with a way back.
-    pub(crate) fn error_page(&self, status: StatusCode, title: &str, text: &str) -> Response {
-        let body = format!(
-            "{}<p><a href=\"/\">Back to the start page</a></p>",
-            result_box(false, title, text)
-        );
-        self.page(status, title, &body)
-    }
-
-    /// The signed-in session of this request.
-    pub(crate) fn signed_in(&self, headers: &HeaderMap) -> Option<(String, Session, User)> {
-        let (id, session) = self.sessions.load(headers)?;
-        let user = session.user.clone()?;
-        Some((id, session, user))
-    }
-
-    /// The "who is signed in" paragraph.
-    pub(crate) fn who(user: &User) -> String {
+    /// The "who is signed in" paragraph and the sign-out button.
+    pub(crate) fn who(user: &SignedIn, csrf: &str) -> String {
         format!(
-            "<p class=\"who\">Signed in as <strong>{}</strong> ({}, object id <code>{}</code>)</p>",
-            crate::html::escape(&user.name),
-            crate::html::escape(&user.username),
-            crate::html::escape(&user.oid)
+            "<p class=\"who\">Signed in as <strong>{}</strong> ({}, object id <code>{}</code>)</p>\
+             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <button type=\"submit\" class=\"secondary\">Sign out</button></form>",
+            crate::html::escape(user.name().unwrap_or("(no name)")),
+            crate::html::escape(user.username().unwrap_or_default()),
+            crate::html::escape(user.object_id().unwrap_or_default()),
+            crate::html::escape(csrf),
         )
     }
 
@@ -173,199 +181,34 @@ impl WebCore {
         self.page(StatusCode::OK, "Welcome", &body)
     }
 
-    /// `GET /login`: starts the authorization code flow and redirects to the authorize
-    /// endpoint.
-    pub(crate) async fn login(&self, headers: &HeaderMap) -> Response {
-        let request = AuthorizationRequest::new(&self.redirect_uri).scopes(self.scopes.clone());
-        let start = match self.client.authorization_url(request).await {
-            Ok(start) => start,
-            Err(err) => {
-                tracing::error!(app = self.name, error = %err, "cannot start the sign-in");
-                return self.error_page(
-                    StatusCode::BAD_GATEWAY,
-                    "Sign-in is unavailable",
-                    "The identity provider could not be reached. Try again later.",
-                );
-            }
-        };
-        let Some((id, mut session)) = self
-            .sessions
-            .load(headers)
-            .or_else(|| self.sessions.create())
-        else {
-            return self.error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Sign-in is unavailable",
-                "No session could be created.",
-            );
-        };
-        session.pending = Some(start.session);
-        self.sessions.save(&id, session);
-        let mut response = Redirect::to(&start.url).into_response();
-        response
-            .headers_mut()
-            .insert(SET_COOKIE, self.sessions.set_cookie(&id));
-        response
-    }
-
-    /// `GET /redirect`: finishes the sign-in (state, code + PKCE verifier, ID token), then
-    /// redirects to `/` with a new session id.
-    pub(crate) async fn callback(&self, headers: &HeaderMap, uri: &Uri) -> Response {
-        let Some((old_id, mut session)) = self.sessions.load(headers) else {
-            return self.error_page(
-                StatusCode::BAD_REQUEST,
-                "Sign-in failed",
-                "Your sign-in session was not found (it expired, or cookies are blocked). Start again.",
-            );
-        };
-        let Some(pending) = session.pending.take() else {
-            return self.error_page(
-                StatusCode::BAD_REQUEST,
-                "Sign-in failed",
-                "No sign-in is in progress in this session. Start again.",
-            );
-        };
-        self.sessions.save(&old_id, session);
-        let callback = AuthorizationResponse::from_uri(uri);
-        let hop = self.trace.call(
-            self.name,
-            "Entra token endpoint",
-            "authorization_code (code + PKCE verifier)",
-            None,
-        );
-        let tokens = match self.client.redeem_code(&pending, &callback).await {
-            Ok(tokens) => tokens,
-            Err(err) => {
-                hop.finish(format!("refused: {}", error_summary(&err)));
-                tracing::warn!(app = self.name, error = %err, "sign-in failed");
-                return self.error_page(
-                    StatusCode::BAD_REQUEST,
-                    "Sign-in failed",
-                    &format!("The sign-in did not complete: {}.", error_summary(&err)),
-                );
-            }
-        };
-        hop.finish_with(
-            "access token, validated ID token, refresh token",
-            Some(tokens.access_token.secret()),
-        );
-        let user = tokens.id_token.as_ref().map_or_else(User::default, |id| {
-            let claims = id.claims();
-            User {
-                name: claims.name().unwrap_or("(no name)").to_owned(),
-                username: claims.username().unwrap_or_default().to_owned(),
-                oid: claims.object_id().unwrap_or_default().to_owned(),
-            }
-        });
-        tracing::info!(app = self.name, user = %user.username, "signed in");
-        // A new session id at sign-in: an id planted before sign-in is worthless.
-        self.sessions.remove(&old_id);
-        let Some((id, mut fresh)) = self.sessions.create() else {
-            return self.error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Sign-in failed",
-                "No session could be created.",
-            );
-        };
-        fresh.user = Some(user);
-        fresh.access_token = Some(tokens.access_token);
-        fresh.refresh_token = tokens.refresh_token;
-        self.sessions.save(&id, fresh);
-        let mut response = Redirect::to("/").into_response();
-        response
-            .headers_mut()
-            .insert(SET_COOKIE, self.sessions.set_cookie(&id));
-        response
-    }
-
-    /// The session's access token for the API, refreshed (and the refresh token rotated) when
-    /// it is about to expire.
-    pub(crate) async fn access_token(
-        &self,
-        id: &str,
-        mut session: Session,
-    ) -> Result<AccessToken, Error> {
-        if let Some(token) = &session.access_token
-            && token.expires_at_unix() > now_unix() + REFRESH_MARGIN.as_secs()
-        {
-            return Ok(token.clone());
+    /// The result box of an API call.
+    pub(crate) fn answer_box(
+        api: &str,
+        answer: Option<ApiAnswer>,
+        body: impl Fn(&str) -> String,
+    ) -> String {
+        match answer {
+            Some(answer) => result_box(
+                answer.status.is_success(),
+                &format!("{api} answered {}", answer.status),
+                &body(&answer.body),
+            ),
+            None => result_box(
+                false,
+                &format!("{api} could not be reached"),
+                "Try again later.",
+            ),
         }
-        let Some(refresh) = session.refresh_token.clone() else {
-            return Err(Error::InvalidRequest(
-                "the session has no refresh token: sign in again",
-            ));
-        };
-        let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
-        let hop = self
-            .trace
-            .call(self.name, "Entra token endpoint", "refresh_token", None);
-        let refreshed = self.client.refresh(&refresh, &scopes).await;
-        let tokens = match refreshed {
-            Ok(tokens) => tokens,
-            Err(err) => {
-                hop.finish(format!("refused: {}", error_summary(&err)));
-                return Err(err);
-            }
-        };
-        hop.finish_with("new access token", Some(tokens.access_token.secret()));
-        session.access_token = Some(tokens.access_token.clone());
-        session.refresh_token = tokens.refresh_token.or(Some(refresh));
-        self.sessions.save(id, session);
-        Ok(tokens.access_token)
     }
 
-    /// A signed-in user's form post: checks the session and the form's CSRF token, gets the
-    /// user's access token (refreshed if need be), and `POST`s `body` to `url` with it. The
-    /// user, the CSRF token for the next form, and the API's answer (`None`: unreachable); or
-    /// the refusal page.
-    pub(crate) async fn post_for_user(
-        &self,
-        headers: &HeaderMap,
-        presented_csrf: &str,
-        url: &str,
-        what: &str,
-        body: &serde_json::Value,
-    ) -> Result<(User, String, Option<ApiAnswer>), Response> {
-        let Some((id, session, user)) = self.signed_in(headers) else {
-            return Err(self.error_page(
-                StatusCode::UNAUTHORIZED,
-                "Not signed in",
-                "Sign in first, then try again.",
-            ));
-        };
-        if !session.csrf_matches(presented_csrf) {
-            return Err(self.error_page(
-                StatusCode::FORBIDDEN,
-                "Request refused",
-                "The form is stale or was not sent by this site. Reload the page and try again.",
-            ));
-        }
-        let csrf = session.csrf.clone();
-        let token = self.access_token(&id, session).await.map_err(|err| {
-            self.error_page(
-                StatusCode::UNAUTHORIZED,
-                "Please sign in again",
-                &format!("Your session has ended: {}.", error_summary(&err)),
-            )
-        })?;
-        let answer = match self.call_api(url, what, &token, body).await {
-            Ok(answer) => Some(answer),
-            Err(err) => {
-                tracing::warn!(app = self.name, error = %err, "the API call failed");
-                None
-            }
-        };
-        Ok((user, csrf, answer))
-    }
-
-    /// Calls `url` with the user's token: `POST` with a JSON body.
+    /// Calls `url` with the user's token: `POST` with a JSON body. `None`: unreachable.
     pub(crate) async fn call_api(
         &self,
         url: &str,
         what: &str,
         token: &AccessToken,
         body: &serde_json::Value,
-    ) -> Result<ApiAnswer, reqwest::Error> {
+    ) -> Option<ApiAnswer> {
         let hop = self.trace.call(self.name, url, what, Some(token.secret()));
         let sent = self
             .http
@@ -378,13 +221,14 @@ impl WebCore {
             Ok(response) => response,
             Err(err) => {
                 hop.finish(format!("failed: {err}"));
-                return Err(err);
+                tracing::warn!(app = self.name, error = %err, "the API call failed");
+                return None;
             }
         };
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
         hop.finish(format!("{} {}", status.as_u16(), excerpt(&body)));
-        Ok(ApiAnswer { status, body })
+        Some(ApiAnswer { status, body })
     }
 }
 

@@ -1,7 +1,8 @@
 //! The authorization code pattern in a real browser: headless Chromium, driven over WebDriver
 //! (chromedriver + `fantoccini`), opens `auth-code-client`, clicks "Sign in", fills the
 //! emulator's sign-in form (found by its labels), lands back signed in, creates a case and sees
-//! `Case created successfully by user: Alice Example (OID: …)`.
+//! `Case created successfully by user: Alice Example (OID: …)`, signs out (the start page shows
+//! "Sign in" again) and signs in again.
 //!
 //! Everything runs on loopback: the emulator and the services in-process
 //! ([`examples::local::Local`]), chromedriver started by the test on a free port (and killed
@@ -14,7 +15,8 @@
 //! `skipped: install chromium chromium-driver (see .ci/run)` to stderr and returns.
 //!
 //! **Screenshots** of each step, for humans to look at, go to `target/browser-test/`
-//! (`01-start.png`, `02-sign-in.png`, `03-signed-in.png`, `04-case-created.png`), with
+//! (`01-start.png`, `02-sign-in.png`, `03-signed-in.png`, `04-case-created.png`,
+//! `05-signed-out.png`, `06-signed-in-again.png`), with
 //! `chromedriver.log` next to them; when a step fails, `failure.png` shows the page it failed on.
 
 use std::net::{Ipv4Addr, TcpListener};
@@ -233,7 +235,8 @@ fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
     if ok { Ok(()) } else { Err(what()) }
 }
 
-/// The walk: start page, sign-in page, back signed in, a case created.
+/// The walk: start page, sign-in page, back signed in, a case created, signed out, signed in
+/// again.
 async fn walk(client: &Client, local: &Local, shots: &Path) -> Result<(), String> {
     let cmd = |e: fantoccini::error::CmdError| e.to_string();
     let base = local.auth_code_client.url();
@@ -314,6 +317,73 @@ async fn walk(client: &Client, local: &Local, shots: &Path) -> Result<(), String
         "a token reached the page".to_owned()
     })?;
     screenshot(client, shots, "04-case-created.png").await?;
+
+    // Sign out: the session here ends, then the browser goes to the provider's
+    // end_session_endpoint, which sends it back to the post-logout redirect URI.
+    client
+        .find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .map_err(cmd)?
+        .click()
+        .await
+        .map_err(cmd)?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let url = client.current_url().await.map_err(cmd)?.to_string();
+    ensure(
+        url.contains("/oauth2/v2.0/logout?post_logout_redirect_uri=") || url == format!("{base}/"),
+        || format!("sign-out went to {url}"),
+    )?;
+    // (The emulator has no end-session page yet; come back as Entra would redirect.)
+    client.goto(&format!("{base}/")).await.map_err(cmd)?;
+    let sign_in = wait_for(
+        client,
+        "form[action='/login'] button",
+        "the signed-out page",
+    )
+    .await?;
+    ensure(client.find(Locator::Css("p.who")).await.is_err(), || {
+        "the signed-out page still shows the user".to_owned()
+    })?;
+    screenshot(client, shots, "05-signed-out.png").await?;
+
+    // Sign in again: a new session.
+    sign_in.click().await.map_err(cmd)?;
+    wait_for(
+        client,
+        "input#password",
+        "the emulator's sign-in page (again)",
+    )
+    .await?;
+    field(client, "Username")
+        .await?
+        .send_keys(username)
+        .await
+        .map_err(cmd)?;
+    field(client, "Password")
+        .await?
+        .send_keys(password)
+        .await
+        .map_err(cmd)?;
+    client
+        .find(Locator::Css("form button[type='submit']"))
+        .await
+        .map_err(cmd)?
+        .click()
+        .await
+        .map_err(cmd)?;
+    let who = wait_for(client, "p.who", "signed in again").await?;
+    let who = who.text().await.map_err(cmd)?;
+    ensure(who.starts_with("Signed in as Alice Example"), || {
+        format!("the start page says: {who}")
+    })?;
+    let again = client
+        .get_named_cookie("auth_code_client_session")
+        .await
+        .map_err(|e| format!("no session cookie: {e}"))?;
+    ensure(again.value() != session.value(), || {
+        "the new sign-in kept the old session id".to_owned()
+    })?;
+    screenshot(client, shots, "06-signed-in-again.png").await?;
     Ok(())
 }
 

@@ -137,6 +137,7 @@ impl Local {
             redirect_uri: None,
             backend_api_url: auth_code_api.url(),
             backend_api_scope: CASE_CREATE.to_owned(),
+            sessions: crate::Sessions::default(),
             trace: trace.clone(),
         };
         let auth_code_client = spawn(listener, auth_code_client::router(&config, bound)?);
@@ -149,6 +150,7 @@ impl Local {
             redirect_uri: None,
             internal_api_url: internal_api.url(),
             internal_api_scope: INTERNAL_SCOPE.to_owned(),
+            sessions: crate::Sessions::default(),
             trace: trace.clone(),
         };
         let frontend = spawn(listener, obo_frontend::router(&config, bound)?);
