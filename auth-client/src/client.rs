@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_layer::{Clock, JwksCache, SystemClock, Validator, ValidatorBuilder};
+use auth_layer::jwks::JwksCache;
+use auth_layer::{Authenticator, Clock, SystemClock, Validator, ValidatorBuilder};
 use aws_lc_rs::digest;
 use tokio::sync::{OnceCell, watch};
 use tracing::{debug, warn};
@@ -960,10 +961,12 @@ impl Inner {
 
     async fn validate_id_token(&self, raw: String, nonce: Option<&str>) -> Result<IdToken, Error> {
         let jwks = self.jwks().await?;
-        let claims = jwks
-            .validate(&self.validator, &raw)
+        let claims = Authenticator::from_parts(self.validator.clone(), jwks.clone())
+            .authenticate(&raw)
             .await
-            .map_err(Error::IdToken)?;
+            .map_err(Error::IdToken)?
+            .claims()
+            .clone();
         if let Some(expected) = nonce {
             let matches = match claims.get("nonce") {
                 Some(serde_json::Value::String(nonce)) => same_secret(&nonce, expected),

@@ -215,7 +215,7 @@ fn rule_07_symmetric_and_small_rsa_keys_are_dropped_at_load() {
     assert_eq!(set.len(), 1);
     assert_eq!(
         set.dropped()[0].reason,
-        auth_layer::jwks::DropReason::SymmetricKey
+        auth_layer::DropReason::SymmetricKey
     );
 
     let weak = TestKey::rsa_1024();

@@ -18,7 +18,8 @@ mod reading;
 use std::io::Read as _;
 use std::process::ExitCode;
 
-use auth_layer::{Algorithm, FixedClock, JwksCache, KeySet, Validator};
+use auth_layer::jwks::JwksCache;
+use auth_layer::{Algorithm, Authenticator, FixedClock, KeySet, Validator};
 use auth_testkit::{TestKey, TokenBuilder, ids};
 use clap::{Args, Parser, Subcommand};
 
@@ -286,8 +287,12 @@ fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
                     .build()
                     .await
                     .map_err(|e| format!("cannot load the signing keys from {authority}: {e}"))?;
-                report_dropped(&cache.keys());
-                Ok::<_, String>(cache.validate(&validator, &token).await)
+                report_dropped(&cache.current());
+                let outcome = Authenticator::from_parts(validator, cache)
+                    .authenticate(&token)
+                    .await
+                    .map(|principal| principal.claims().clone());
+                Ok::<_, String>(outcome)
             })?
         }
         (None, None) => return Err("give --jwks FILE or --authority URL".into()),
