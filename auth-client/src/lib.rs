@@ -77,6 +77,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod auth_code;
@@ -99,6 +100,7 @@ pub use auth_code::{
     AuthCodeSession, AuthorizationRequest, AuthorizationResponse, AuthorizationUrl, ResponseMode,
 };
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use axum::{DownstreamApi, OboRejection, OnBehalfOf};
 pub use cache::{
     BoxFuture, CacheError, CacheKey, CacheKeyKind, CachedToken, DEFAULT_CACHE_CAPACITY,
@@ -113,6 +115,7 @@ pub use client::{
 pub use credential::{AssertionAlgorithm, BoxError, ClientCertificate, ClientCredential};
 pub use error::{BuildError, Error, ServerError, Throttled};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_cache::{
     DEFAULT_REDIS_KEY_PREFIX, DEFAULT_REDIS_RETRY_INTERVAL, DEFAULT_REDIS_TIMEOUT,
     DEFAULT_REDIS_WARN_INTERVAL, RedisCacheBuildError, RedisCacheStats, RedisTokenCache,

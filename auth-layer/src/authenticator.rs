@@ -12,7 +12,7 @@ use crate::error::{BuildError, ValidationError};
 use crate::jwks::{JwksCache, JwksError, KeysNow, Pending};
 use crate::key_set::KeySet;
 use crate::principal::Principal;
-use crate::validator::{DEFAULT_INSTANCE, Validator, ValidatorBuilder};
+use crate::validator::{DEFAULT_INSTANCE, Validator, ValidatorBuilder, is_guid};
 use crate::verified_cache::{DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY, VerifiedTokenCache};
 
 /// Where [`Authenticator::attempt`] stopped.
@@ -372,6 +372,51 @@ impl AuthenticatorBuilder {
         self.tenants.push(tid.clone());
         self.validator = self.validator.tenant_id(tid);
         self
+    }
+
+    /// This API's Entra authority, `{instance}/{tenant}` (a trailing `/v2.0` is allowed), as an
+    /// app registration shows it: the instance (authority host, e.g. a sovereign cloud's) and
+    /// the tenant in one value. A tenant GUID is [`tenant_id`](Self::tenant_id);
+    /// `organizations` or `common` is [`any_tenant`](Self::any_tenant) (tokens carry the user's
+    /// home tenant GUID in `iss`, so a tenant *domain name* cannot be checked: use the GUID).
+    /// Anything else is refused by [`build`](Self::build).
+    ///
+    /// Documented authority forms:
+    /// <https://learn.microsoft.com/en-us/entra/identity-platform/msal-client-application-configuration#authority>
+    ///
+    /// ```
+    /// use auth_layer::Authenticator;
+    /// use auth_testkit::{TokenBuilder, default_keyset, ids};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let auth = Authenticator::builder()
+    ///     .authority(format!("https://login.microsoftonline.com/{}/v2.0", ids::TENANT_ID))
+    ///     .client_id(ids::API_CLIENT_ID)
+    ///     .keys(default_keyset())
+    ///     .build()?;
+    /// assert!(auth.authenticate(&TokenBuilder::delegated().sign()).await.is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn authority(mut self, authority: impl Into<String>) -> Self {
+        let authority = authority.into();
+        let trimmed = authority.trim_end_matches('/');
+        let trimmed = trimmed.strip_suffix("/v2.0").unwrap_or(trimmed);
+        match trimmed.rsplit_once('/') {
+            Some((instance, tenant))
+                if tenant.eq_ignore_ascii_case("organizations")
+                    || tenant.eq_ignore_ascii_case("common") =>
+            {
+                self.instance(instance).any_tenant()
+            }
+            Some((instance, tenant)) if is_guid(&tenant.to_ascii_lowercase()) => self
+                .instance(instance)
+                .tenant_id(tenant.to_ascii_lowercase()),
+            // The validator records the refusal; `build` reports it.
+            _ => {
+                self.validator = self.validator.authority(authority);
+                self
+            }
+        }
     }
 
     /// Accepts tokens of any Entra tenant (multi-tenant apps), optionally filtered; keys come

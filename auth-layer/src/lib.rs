@@ -45,6 +45,7 @@ mod claims;
 mod clock;
 mod error;
 #[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod grpc;
 mod json;
 pub mod jwks;
