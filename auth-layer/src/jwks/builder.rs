@@ -173,7 +173,7 @@ impl JwksCacheBuilder {
     }
 
     /// Once the last successful refresh is older than this, every validation fails closed with
-    /// [`ValidationError::KeysUnavailable`] until a refresh succeeds (default: never).
+    /// [`ValidationError::KeysUnavailable`](crate::ValidationError::KeysUnavailable) until a refresh succeeds (default: never).
     pub fn max_staleness(mut self, staleness: Duration) -> Self {
         self.max_staleness = Some(staleness);
         self

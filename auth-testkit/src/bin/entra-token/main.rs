@@ -12,6 +12,8 @@
 //! ```
 //! `TOKEN` may be the token, a file holding it, or `-` (or omitted) for standard input.
 //! A leading `Bearer ` is ignored.
+// The clap argument docs below are `--help` text, where a URL is plain text, not a link.
+#![allow(rustdoc::bare_urls)]
 
 mod reading;
 
