@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 NOW=1750000000
-ENTRA_TOKEN=${ENTRA_TOKEN:-"cargo run -q --manifest-path ../Cargo.toml -p auth-testkit --bin entra-token --"}
+ENTRA_TOKEN=${ENTRA_TOKEN:-"cargo run -q --manifest-path ../Cargo.toml -p auth-testkit --features cli --bin entra-token --"}
 mint() { $ENTRA_TOKEN mint --claim "iat=$NOW" --claim "nbf=$NOW" --claim "exp=$((NOW + 3600))" "$@"; }
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 put() { printf '%s' "$2" > "$1"; }

@@ -1,7 +1,7 @@
 //! Serving a cached token: `acquire_token_for_client` and `acquire_token_on_behalf_of` when the
 //! token is in the (default, in-memory) cache. Target: ≤ 1 µs for the app token.
 //!
-//! `cargo bench -p auth-client --bench acquire`
+//! `cargo bench -p tower-entra-client --bench acquire`
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use auth_client::{AuthorizationResponse, ConfidentialClient};

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use auth_layer::{JwksError, ValidationError};
+use auth_layer::ValidationError;
+use auth_layer::jwks::JwksError;
 
 use crate::challenge::ClaimsChallenge;
 

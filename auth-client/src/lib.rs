@@ -79,6 +79,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod auth_code;
@@ -103,6 +104,7 @@ pub use auth_code::{
     AuthCodeSession, AuthorizationRequest, AuthorizationResponse, AuthorizationUrl, ResponseMode,
 };
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use axum::{DownstreamApi, OboRejection, OnBehalfOf};
 pub use cache::{
     BoxFuture, CacheError, CacheKey, CacheKeyKind, CachedToken, DEFAULT_CACHE_CAPACITY,
@@ -126,6 +128,7 @@ pub use managed_identity::{
     TOKEN_EXCHANGE_AUDIENCE,
 };
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_cache::{
     DEFAULT_REDIS_KEY_PREFIX, DEFAULT_REDIS_RETRY_INTERVAL, DEFAULT_REDIS_TIMEOUT,
     DEFAULT_REDIS_WARN_INTERVAL, RedisCacheBuildError, RedisCacheStats, RedisTokenCache,

@@ -3,13 +3,13 @@
 //! restarted mid-test, single-flight.
 //!
 //! Each test starts its own `redis-server` on a free loopback port (`--save "" --appendonly
-//! no`: nothing is written to disk) and stops it when done, so `cargo test -p auth-client
+//! no`: nothing is written to disk) and stops it when done, so `cargo test -p tower-entra-client
 //! --features redis` works wherever `redis-server` is on the `PATH` (Debian: `apt-get install
 //! redis-server`). Without it, each test prints `skipped: install redis-server` to stderr and
 //! passes, except under CI (the `CI` environment variable set), where it fails.
 //!
 //! The latency figures of docs/redis-cache.md come from the ignored test at the end:
-//! `cargo test --release -p auth-client --features redis --test redis -- --ignored --nocapture`.
+//! `cargo test --release -p tower-entra-client --features redis --test redis -- --ignored --nocapture`.
 
 mod common;
 

@@ -4,14 +4,62 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(feature = "fetch")]
 use std::time::Duration;
 
 use crate::challenge::{BodyStyle, Challenge};
+use crate::error::{BuildError, ValidationError};
+use crate::jwks::{JwksCache, JwksError, KeysNow, Pending};
+use crate::key_set::KeySet;
+use crate::principal::Principal;
+use crate::validator::{DEFAULT_INSTANCE, Validator, ValidatorBuilder, is_guid};
 use crate::verified_cache::{DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY, VerifiedTokenCache};
-use crate::{
-    BuildError, DEFAULT_INSTANCE, JwksCache, JwksError, KeySet, Principal, ValidationError,
-    Validator, ValidatorBuilder,
-};
+
+/// Where [`Authenticator::attempt`] stopped.
+enum Attempt {
+    /// The answer.
+    Done(Result<Principal, ValidationError>),
+    /// The first key fetch is in flight.
+    Loading(Pending),
+    /// A refresh for the token's unknown `kid` is in flight.
+    Refreshing(Pending),
+}
+
+/// Why [`Authenticator::try_authenticate`] gave no principal.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TryAuthenticateError {
+    /// The token is refused; waiting would not change that.
+    #[error(transparent)]
+    Refused(ValidationError),
+    /// The answer depends on a key fetch now in flight (the first load of the keys, or a
+    /// refresh for the token's unknown `kid`). [`Authenticator::authenticate`] waits for it.
+    /// The error is the refusal for a caller who cannot wait
+    /// ([`ValidationError::KeysUnavailable`] or [`ValidationError::UnknownKey`]); a client
+    /// retrying a moment later gets the answer.
+    #[error("{0} (a key fetch is in flight)")]
+    WouldWait(ValidationError),
+}
+
+impl TryAuthenticateError {
+    /// Whether waiting for [`Authenticator::authenticate`] could give another answer.
+    pub fn is_would_wait(&self) -> bool {
+        matches!(self, TryAuthenticateError::WouldWait(_))
+    }
+
+    /// The refusal to answer now.
+    pub fn into_validation_error(self) -> ValidationError {
+        match self {
+            TryAuthenticateError::Refused(error) | TryAuthenticateError::WouldWait(error) => error,
+        }
+    }
+}
+
+impl From<TryAuthenticateError> for ValidationError {
+    fn from(error: TryAuthenticateError) -> Self {
+        error.into_validation_error()
+    }
+}
 
 /// Validates bearer tokens: a [`Validator`], the [`JwksCache`] that supplies its keys, and a
 /// cache of verified tokens. Cheap to clone (`Arc` inside); build one at startup and share it
@@ -70,6 +118,28 @@ impl Authenticator {
         AuthenticatorBuilder::default()
     }
 
+    /// An authenticator over a validator and a key cache built separately: no verified-token
+    /// cache, default challenges. For occasional validations, such as an ID token at sign-in;
+    /// a service builds one with [`builder`](Self::builder) and shares it.
+    ///
+    /// ```
+    /// use auth_layer::{Authenticator, Validator};
+    /// use auth_layer::jwks::JwksCache;
+    /// use auth_testkit::{TokenBuilder, default_keyset, ids};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let validator = Validator::builder()
+    ///     .tenant_id(ids::TENANT_ID)
+    ///     .client_id(ids::API_CLIENT_ID)
+    ///     .build()?;
+    /// let auth = Authenticator::from_parts(validator, JwksCache::from_static(default_keyset()));
+    /// assert!(auth.authenticate(&TokenBuilder::delegated().sign()).await.is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn from_parts(validator: Validator, jwks: JwksCache) -> Authenticator {
+        Authenticator::assemble(validator, jwks, None, Challenge::default())
+    }
+
     /// A configuration from the Azure SDK's environment variables: `AZURE_TENANT_ID`,
     /// `AZURE_CLIENT_ID` (this API's application id), and `AZURE_AUTHORITY_HOST` (default
     /// `https://login.microsoftonline.com`).
@@ -93,65 +163,94 @@ impl Authenticator {
         Ok(b)
     }
 
-    /// Validates `token` (the bearer value): from the verified-token cache when it holds it,
-    /// otherwise in full; an unknown `kid` waits for one (shared, rate-limited) key refresh.
+    /// Authenticates `token` (the bearer value): from the verified-token cache when it holds
+    /// it, otherwise by full validation. Waits when the answer depends on a key fetch: the
+    /// first load of a lazy key cache, or one (shared, rate-limited) refresh when the token
+    /// names an unknown `kid`, after which the token is validated once more.
     ///
     /// # Errors
     /// The [`ValidationError`] that refused the token.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, ValidationError> {
-        if let Some(outcome) = self.authenticate_now(token) {
-            return outcome;
+        let mut loaded_once = false;
+        loop {
+            match self.attempt(token, true) {
+                Attempt::Done(outcome) => return outcome,
+                Attempt::Loading(pending) if !loaded_once => {
+                    loaded_once = true;
+                    // A failure was logged by the fetch; the next attempt reports it.
+                    let _ = pending.wait().await;
+                }
+                Attempt::Loading(_) => return Err(ValidationError::KeysUnavailable),
+                Attempt::Refreshing(pending) => {
+                    let _ = pending.wait().await;
+                    return match self.attempt(token, false) {
+                        Attempt::Done(outcome) => outcome,
+                        Attempt::Loading(_) | Attempt::Refreshing(_) => {
+                            Err(ValidationError::KeysUnavailable)
+                        }
+                    };
+                }
+            }
         }
-        let inner = &self.inner;
-        inner.full_validations.fetch_add(1, Ordering::Relaxed);
-        let claims = inner.jwks.validate(&inner.validator, token).await?;
-        Ok(self.remember(token, claims))
     }
 
-    /// Validates `token` without waiting: `None` when the answer depends on a key fetch (the
-    /// keys are not loaded yet, or the `kid` is unknown and a refresh could fix that); then use
-    /// [`authenticate`](Self::authenticate).
-    pub fn authenticate_now(&self, token: &str) -> Option<Result<Principal, ValidationError>> {
-        let inner = &self.inner;
-        if let Some(principal) = self.cached(token) {
-            return Some(Ok(principal));
-        }
-        let outcome = inner.jwks.validate_now(&inner.validator, token)?;
-        inner.full_validations.fetch_add(1, Ordering::Relaxed);
-        Some(outcome.map(|claims| self.remember(token, claims)))
-    }
-
-    /// Validates `token` without ever waiting: an unknown `kid` starts a background refresh
-    /// (rate-limited) and fails with [`ValidationError::UnknownKey`] at once, so a client
-    /// retrying a moment later succeeds. For synchronous call sites such as a tonic
-    /// interceptor.
+    /// Authenticates `token` without ever waiting: the answer of
+    /// [`authenticate`](Self::authenticate) when it needs no key fetch. When it does, the
+    /// fetch is started in the background (single-flight, rate-limited) and
+    /// [`TryAuthenticateError::WouldWait`] says so: await `authenticate` for the answer, or, in
+    /// a synchronous call site such as a tonic interceptor, refuse with
+    /// [`TryAuthenticateError::into_validation_error`] and let the client retry.
+    ///
+    /// Allocation-free when the token is in the verified-token cache.
     ///
     /// # Errors
-    /// The [`ValidationError`] that refused the token.
-    pub fn authenticate_cached(&self, token: &str) -> Result<Principal, ValidationError> {
-        let inner = &self.inner;
-        if let Some(principal) = self.cached(token) {
-            return Ok(principal);
+    /// [`TryAuthenticateError::Refused`] with the [`ValidationError`] that refused the token,
+    /// or [`TryAuthenticateError::WouldWait`].
+    pub fn try_authenticate(&self, token: &str) -> Result<Principal, TryAuthenticateError> {
+        match self.attempt(token, true) {
+            Attempt::Done(outcome) => outcome.map_err(TryAuthenticateError::Refused),
+            Attempt::Loading(_) => Err(TryAuthenticateError::WouldWait(
+                ValidationError::KeysUnavailable,
+            )),
+            Attempt::Refreshing(_) => {
+                Err(TryAuthenticateError::WouldWait(ValidationError::UnknownKey))
+            }
+        }
+    }
+
+    /// One pass of the loop: keys, verified-token cache, full validation; on an unknown `kid`
+    /// (when `refresh` allows) a key refresh is started or joined. Dropping the returned
+    /// [`Pending`] does not stop the fetch.
+    fn attempt(&self, token: &str, refresh: bool) -> Attempt {
+        let inner = &*self.inner;
+        let keys = match inner.jwks.keys_now() {
+            KeysNow::Ready(keys) => keys,
+            KeysNow::Loading(pending) => return Attempt::Loading(pending),
+            KeysNow::Unavailable => return Attempt::Done(Err(ValidationError::KeysUnavailable)),
+        };
+        if let Some(cache) = &inner.verified
+            && let Some(principal) = cache.get(token, &inner.validator, &keys)
+        {
+            inner.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Attempt::Done(Ok(principal));
         }
         inner.full_validations.fetch_add(1, Ordering::Relaxed);
-        let claims = inner.jwks.validate_cached(&inner.validator, token)?;
-        Ok(self.remember(token, claims))
-    }
-
-    fn cached(&self, token: &str) -> Option<Principal> {
-        let inner = &self.inner;
-        let cache = inner.verified.as_ref()?;
-        let principal = cache.get(token, &inner.validator, &inner.jwks.keys())?;
-        inner.cache_hits.fetch_add(1, Ordering::Relaxed);
-        Some(principal)
-    }
-
-    fn remember(&self, token: &str, claims: crate::Claims) -> Principal {
-        let principal = Principal::issued_by(claims, self.inner.id);
-        if let Some(cache) = &self.inner.verified {
-            cache.insert(token, &principal);
+        match inner.validator.validate(token, &keys) {
+            Ok(claims) => {
+                let principal = Principal::issued_by(claims, inner.id);
+                if let Some(cache) = &inner.verified {
+                    cache.insert(token, &principal, &keys);
+                }
+                Attempt::Done(Ok(principal))
+            }
+            Err(ValidationError::UnknownKey) if refresh => {
+                match inner.jwks.begin_refresh_for_unknown_kid(&keys) {
+                    Some(pending) => Attempt::Refreshing(pending),
+                    None => Attempt::Done(Err(ValidationError::UnknownKey)),
+                }
+            }
+            Err(error) => Attempt::Done(Err(error)),
         }
-        principal
     }
 
     /// This authenticator's identity, shared by its clones: stamped on each [`Principal`] it
@@ -230,7 +329,9 @@ pub enum AuthenticatorError {
 enum KeySource {
     Cache(JwksCache),
     Static(KeySet),
+    #[cfg(feature = "fetch")]
     JwksUri(String),
+    #[cfg(feature = "fetch")]
     Discovery(String),
 }
 
@@ -248,7 +349,9 @@ pub struct AuthenticatorBuilder {
     multi_tenant: bool,
     instance: String,
     keys: Option<KeySource>,
+    #[cfg(feature = "fetch")]
     min_refresh_interval: Option<Duration>,
+    #[cfg(feature = "fetch")]
     http_client: Option<reqwest::Client>,
     verified_capacity: Option<usize>,
     challenge: Challenge,
@@ -262,7 +365,9 @@ impl Default for AuthenticatorBuilder {
             multi_tenant: false,
             instance: DEFAULT_INSTANCE.to_owned(),
             keys: None,
+            #[cfg(feature = "fetch")]
             min_refresh_interval: None,
+            #[cfg(feature = "fetch")]
             http_client: None,
             verified_capacity: Some(DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY),
             challenge: Challenge::default(),
@@ -278,6 +383,51 @@ impl AuthenticatorBuilder {
         self.tenants.push(tid.clone());
         self.validator = self.validator.tenant_id(tid);
         self
+    }
+
+    /// This API's Entra authority, `{instance}/{tenant}` (a trailing `/v2.0` is allowed), as an
+    /// app registration shows it: the instance (authority host, e.g. a sovereign cloud's) and
+    /// the tenant in one value. A tenant GUID is [`tenant_id`](Self::tenant_id);
+    /// `organizations` or `common` is [`any_tenant`](Self::any_tenant) (tokens carry the user's
+    /// home tenant GUID in `iss`, so a tenant *domain name* cannot be checked: use the GUID).
+    /// Anything else is refused by [`build`](Self::build).
+    ///
+    /// Documented authority forms:
+    /// <https://learn.microsoft.com/en-us/entra/identity-platform/msal-client-application-configuration#authority>
+    ///
+    /// ```
+    /// use auth_layer::Authenticator;
+    /// use auth_testkit::{TokenBuilder, default_keyset, ids};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let auth = Authenticator::builder()
+    ///     .authority(format!("https://login.microsoftonline.com/{}/v2.0", ids::TENANT_ID))
+    ///     .client_id(ids::API_CLIENT_ID)
+    ///     .keys(default_keyset())
+    ///     .build()?;
+    /// assert!(auth.authenticate(&TokenBuilder::delegated().sign()).await.is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn authority(mut self, authority: impl Into<String>) -> Self {
+        let authority = authority.into();
+        let trimmed = authority.trim_end_matches('/');
+        let trimmed = trimmed.strip_suffix("/v2.0").unwrap_or(trimmed);
+        match trimmed.rsplit_once('/') {
+            Some((instance, tenant))
+                if tenant.eq_ignore_ascii_case("organizations")
+                    || tenant.eq_ignore_ascii_case("common") =>
+            {
+                self.instance(instance).any_tenant()
+            }
+            Some((instance, tenant)) if is_guid(&tenant.to_ascii_lowercase()) => self
+                .instance(instance)
+                .tenant_id(tenant.to_ascii_lowercase()),
+            // The validator records the refusal; `build` reports it.
+            _ => {
+                self.validator = self.validator.authority(authority);
+                self
+            }
+        }
     }
 
     /// Accepts tokens of any Entra tenant (multi-tenant apps), optionally filtered; keys come
@@ -313,6 +463,7 @@ impl AuthenticatorBuilder {
     /// `{issuer}/.well-known/openid-configuration` (unless a key source is set).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         let issuer = issuer.into();
+        #[cfg(feature = "fetch")]
         if self.keys.is_none() {
             self.keys = Some(KeySource::Discovery(issuer.clone()));
         }
@@ -343,6 +494,8 @@ impl AuthenticatorBuilder {
     }
 
     /// Fetch keys from this JWKS URL (no discovery).
+    #[cfg(feature = "fetch")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
     pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
         self.keys = Some(KeySource::JwksUri(url.into()));
         self
@@ -356,6 +509,8 @@ impl AuthenticatorBuilder {
 
     /// The kid-miss refresh window of the key cache this builder creates (default 5 minutes; a
     /// cache passed to [`jwks`](Self::jwks) keeps its own).
+    #[cfg(feature = "fetch")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
         self.min_refresh_interval = Some(interval);
         self
@@ -363,6 +518,8 @@ impl AuthenticatorBuilder {
 
     /// The HTTP client for metadata and key fetches (proxy, extra root CA, timeouts) of the key
     /// cache this builder creates (a cache passed to [`jwks`](Self::jwks) keeps its own).
+    #[cfg(feature = "fetch")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -403,14 +560,19 @@ impl AuthenticatorBuilder {
     ///
     /// # Errors
     /// An invalid validator or key-source configuration.
+    #[cfg_attr(not(feature = "fetch"), allow(clippy::infallible_destructuring_match))]
     pub fn build(self) -> Result<Authenticator, AuthenticatorError> {
-        let (validator, builder, verified, challenge) = self.parts()?;
-        let jwks = match builder {
-            Ok(cache) => cache,
-            Err(b) => b.build_lazy()?,
+        let parts = self.parts()?;
+        let jwks = match parts.keys {
+            KeysPlan::Ready(cache) => cache,
+            #[cfg(feature = "fetch")]
+            KeysPlan::Fetch(builder) => builder.build_lazy()?,
         };
         Ok(Authenticator::assemble(
-            validator, jwks, verified, challenge,
+            parts.validator,
+            jwks,
+            parts.verified,
+            parts.challenge,
         ))
     }
 
@@ -419,78 +581,97 @@ impl AuthenticatorBuilder {
     ///
     /// # Errors
     /// An invalid configuration, or the first fetch failing.
+    #[cfg_attr(not(feature = "fetch"), allow(clippy::infallible_destructuring_match))]
     pub async fn build_and_fetch(self) -> Result<Authenticator, AuthenticatorError> {
-        let (validator, builder, verified, challenge) = self.parts()?;
-        let jwks = match builder {
-            Ok(cache) => cache,
-            Err(b) => b.build().await?,
+        let parts = self.parts()?;
+        let jwks = match parts.keys {
+            KeysPlan::Ready(cache) => cache,
+            #[cfg(feature = "fetch")]
+            KeysPlan::Fetch(builder) => builder.build().await?,
         };
         Ok(Authenticator::assemble(
-            validator, jwks, verified, challenge,
+            parts.validator,
+            jwks,
+            parts.verified,
+            parts.challenge,
         ))
     }
 
-    #[allow(clippy::type_complexity)]
-    fn parts(
-        self,
-    ) -> Result<
-        (
-            Validator,
-            Result<JwksCache, crate::JwksCacheBuilder>,
-            Option<usize>,
-            Challenge,
-        ),
-        AuthenticatorError,
-    > {
+    fn parts(self) -> Result<Parts, AuthenticatorError> {
         let validator = self.validator.build()?;
         let source = match self.keys {
             Some(source) => source,
+            #[cfg(feature = "fetch")]
             None if self.multi_tenant => {
                 KeySource::Discovery(format!("{}/organizations", self.instance))
             }
-            None => match self.tenants.first() {
-                Some(tid) => {
-                    KeySource::Discovery(format!("{}/{}", self.instance, tid.to_ascii_lowercase()))
+            #[cfg(feature = "fetch")]
+            None if !self.tenants.is_empty() => KeySource::Discovery(format!(
+                "{}/{}",
+                self.instance,
+                self.tenants[0].to_ascii_lowercase()
+            )),
+            None => return Err(AuthenticatorError::NoKeySource),
+        };
+        let parts = |keys| Parts {
+            validator,
+            keys,
+            verified: self.verified_capacity,
+            challenge: self.challenge,
+        };
+        #[cfg(feature = "fetch")]
+        let mut b = crate::jwks::JwksCacheBuilder::default();
+        #[cfg(feature = "fetch")]
+        {
+            b = match source {
+                KeySource::Cache(cache) => return Ok(parts(KeysPlan::Ready(cache))),
+                KeySource::Static(keys) => {
+                    return Ok(parts(KeysPlan::Ready(JwksCache::from_static(keys))));
                 }
-                None => return Err(AuthenticatorError::NoKeySource),
-            },
-        };
-        let mut b = JwksCache::builder();
-        b = match source {
-            KeySource::Cache(cache) => {
-                return Ok((validator, Ok(cache), self.verified_capacity, self.challenge));
+                KeySource::JwksUri(url) => b.jwks_uri(url),
+                KeySource::Discovery(authority) if self.multi_tenant => b
+                    .authority(authority)
+                    .expected_issuer(format!("{}/{{tenantid}}/v2.0", self.instance)),
+                KeySource::Discovery(authority) if self.tenants.is_empty() => {
+                    // A plain OIDC issuer: discovery sits at {issuer}/.well-known/….
+                    let issuer = authority.clone();
+                    b.metadata_url(format!(
+                        "{}/.well-known/openid-configuration",
+                        authority.trim_end_matches('/')
+                    ))
+                    .expected_issuer(issuer)
+                }
+                KeySource::Discovery(authority) => b.authority(authority),
+            };
+            if let Some(interval) = self.min_refresh_interval {
+                b = b.min_refresh_interval(interval);
             }
-            KeySource::Static(keys) => {
-                return Ok((
-                    validator,
-                    Ok(JwksCache::from_static(keys)),
-                    self.verified_capacity,
-                    self.challenge,
-                ));
+            if let Some(client) = self.http_client {
+                b = b.http_client(client);
             }
-            KeySource::JwksUri(url) => b.jwks_uri(url),
-            KeySource::Discovery(authority) if self.multi_tenant => b
-                .authority(authority)
-                .expected_issuer(format!("{}/{{tenantid}}/v2.0", self.instance)),
-            KeySource::Discovery(authority) if self.tenants.is_empty() => {
-                // A plain OIDC issuer: discovery sits at {issuer}/.well-known/….
-                let issuer = authority.clone();
-                b.metadata_url(format!(
-                    "{}/.well-known/openid-configuration",
-                    authority.trim_end_matches('/')
-                ))
-                .expected_issuer(issuer)
-            }
-            KeySource::Discovery(authority) => b.authority(authority),
-        };
-        if let Some(interval) = self.min_refresh_interval {
-            b = b.min_refresh_interval(interval);
+            Ok(parts(KeysPlan::Fetch(b)))
         }
-        if let Some(client) = self.http_client {
-            b = b.http_client(client);
+        #[cfg(not(feature = "fetch"))]
+        match source {
+            KeySource::Cache(cache) => Ok(parts(KeysPlan::Ready(cache))),
+            KeySource::Static(keys) => Ok(parts(KeysPlan::Ready(JwksCache::from_static(keys)))),
         }
-        Ok((validator, Err(b), self.verified_capacity, self.challenge))
     }
+}
+
+/// What [`AuthenticatorBuilder::parts`] checked and assembled.
+struct Parts {
+    validator: Validator,
+    keys: KeysPlan,
+    verified: Option<usize>,
+    challenge: Challenge,
+}
+
+/// The key cache, or the configuration of the one to build.
+enum KeysPlan {
+    Ready(JwksCache),
+    #[cfg(feature = "fetch")]
+    Fetch(crate::jwks::JwksCacheBuilder),
 }
 
 impl fmt::Debug for AuthenticatorBuilder {

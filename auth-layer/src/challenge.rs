@@ -205,6 +205,7 @@ pub trait ErrorBody: Default {
 }
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl ErrorBody for axum_core::body::Body {
     fn from_problem_json(json: String) -> Self {
         axum_core::body::Body::from(json)
@@ -212,6 +213,7 @@ impl ErrorBody for axum_core::body::Body {
 }
 
 #[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 impl ErrorBody for tonic::body::Body {}
 
 impl ErrorBody for String {

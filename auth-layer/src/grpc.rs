@@ -15,7 +15,7 @@
 //!   refresh, as over HTTP.
 //! - **[`AuthInterceptor`]**, a tonic [`Interceptor`] for one service. Interceptors are
 //!   synchronous, so it validates with the keys already loaded
-//!   ([`Authenticator::authenticate_cached`]): a token naming an unknown `kid` starts a
+//!   ([`Authenticator::try_authenticate`]): a token naming an unknown `kid` starts a
 //!   background key refresh and is refused with `Unauthenticated` at once; the client's retry
 //!   a moment later succeeds. Build the [`Authenticator`] with
 //!   [`build_and_fetch`](crate::AuthenticatorBuilder::build_and_fetch) (or give it static
@@ -266,8 +266,8 @@ impl AuthInterceptor {
         let principal = bearer_token(&headers, &Uri::default())
             .and_then(|token| {
                 self.auth
-                    .authenticate_cached(token)
-                    .map_err(AuthError::InvalidToken)
+                    .try_authenticate(token)
+                    .map_err(|e| AuthError::InvalidToken(e.into_validation_error()))
             })
             .map_err(refuse)?;
         self.authorize(&principal).map_err(refuse)?;

@@ -9,7 +9,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurposeConfig, Simd};
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::error::{TokenPart, ValidationError};
 use crate::json::{self, Captured, JsonError};
-use crate::jwks::key_set::MAX_KID_LEN;
+use crate::key_set::MAX_KID_LEN;
 
 /// Canonical base64url: URL-safe alphabet, no padding, no non-zero trailing bits (checklist 18).
 const STRICT_CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()

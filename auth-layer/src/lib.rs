@@ -32,6 +32,7 @@
 //! Validation does no I/O and takes no lock: keys are parsed once, when the [`KeySet`] is
 //! built, into aws-lc-rs's ready-to-verify form.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod algorithm;
@@ -44,14 +45,17 @@ mod claims;
 mod clock;
 mod error;
 #[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod grpc;
 mod json;
 pub mod jwks;
 mod jws;
+mod key_set;
 mod principal;
 mod profile;
 mod protected_resource;
 mod require;
+mod url;
 mod validator;
 mod verified_cache;
 
@@ -59,13 +63,14 @@ pub use algorithm::Algorithm;
 pub use authenticate::AuthenticateLayer;
 pub use authenticator::{
     Authenticator, AuthenticatorBuilder, AuthenticatorError, AuthenticatorStats,
+    TryAuthenticateError,
 };
 pub use bearer::{bearer_token, bearer_token_from_parts};
 pub use challenge::{AuthError, BodyStyle, Challenge, ErrorBody, Insufficient};
 pub use claims::{Claims, Groups, Scopes, Strs, StrsIter, TokenKind};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{BuildError, ErrorCode, IssuerVersion, TokenPart, ValidationError};
-pub use jwks::{JwksCache, JwksCacheBuilder, JwksError, JwksStats, KeySet, KeySetError};
+pub use key_set::{DropReason, DroppedKey, KeySet, KeySetError, VerifyingKey};
 pub use principal::Principal;
 pub use profile::Profile;
 pub use protected_resource::ProtectedResourceMetadata;

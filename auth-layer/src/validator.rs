@@ -8,9 +8,10 @@ use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::claims::{AppPermissions, Claims, TokenKind};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BuildError, IssuerVersion, TokenPart, ValidationError};
-use crate::jwks::KeySet;
 use crate::jws::{self, TypPolicy};
+use crate::key_set::{KeySet, VerifyingKey};
 use crate::profile::Profile;
+use crate::url::normalise_base_url;
 
 /// Entra's public-cloud instance (the v2 issuer host).
 pub const DEFAULT_INSTANCE: &str = "https://login.microsoftonline.com";
@@ -127,10 +128,7 @@ impl Validator {
         let payload = String::from_utf8(payload)
             .map_err(|_| ValidationError::InvalidJson(TokenPart::Payload))?;
         let mut claims = Claims::parse(payload, key.shared_id())?;
-
-        self.check_issuer(&claims, key.issuer())?;
-        self.check_audience(&claims)?;
-        self.check_lifetime(&claims)?;
+        self.check_claims(&claims, key)?;
         self.classify(&mut claims, header.at_jwt)?;
         Ok(claims)
     }
@@ -160,6 +158,21 @@ impl Validator {
             Some(profile) => profile.classify(claims, at_jwt),
             None => self.profile_for(claims.issuer()).classify(claims, at_jwt),
         }
+    }
+
+
+    /// The claim rules of [`validate`](Self::validate), after the signature: issuer and tenant
+    /// (including a tenant filter, which may change its mind), the key's issuer, audience and
+    /// lifetime. The verified-token cache runs exactly these on every hit, so a cached answer is
+    /// the answer a full validation would give at the same instant.
+    pub(crate) fn check_claims(
+        &self,
+        claims: &Claims,
+        key: &VerifyingKey,
+    ) -> Result<(), ValidationError> {
+        self.check_issuer(claims, key.issuer())?;
+        self.check_audience(claims)?;
+        self.check_lifetime(claims)
     }
 
     /// The configured client id, if any.
@@ -282,7 +295,7 @@ impl Validator {
         Ok(())
     }
 
-    pub(crate) fn check_lifetime(&self, claims: &Claims) -> Result<(), ValidationError> {
+    fn check_lifetime(&self, claims: &Claims) -> Result<(), ValidationError> {
         let cfg = &*self.inner;
         let now = cfg.clock.now();
         let late = now - (claims.expires_at() + cfg.leeway);
@@ -698,47 +711,6 @@ pub(crate) fn is_guid(s: &str) -> bool {
         })
 }
 
-/// Accepts `https://host[:port][/path]`, or `http://` for loopback hosts only; returns it
-/// without a trailing slash.
-pub(crate) fn normalise_base_url(url: &str) -> Option<String> {
-    let url = url.trim_end_matches('/');
-    let (rest, https) = match url.strip_prefix("https://") {
-        Some(rest) => (rest, true),
-        None => (url.strip_prefix("http://")?, false),
-    };
-    let authority = rest.split('/').next().unwrap_or("");
-    // User info (`user@host`) would let `http://127.0.0.1@evil.example` pass as loopback;
-    // queries and fragments have no place in a base URL.
-    if authority.is_empty()
-        || authority.contains('@')
-        || url.contains(['?', '#'])
-        || url.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return None;
-    }
-    if !https && !is_loopback_authority(authority) {
-        return None;
-    }
-    Some(url.to_owned())
-}
-
-/// Whether `authority` (`host[:port]`) is a loopback host: 127.0.0.0/8, `[::1]`, `localhost`.
-pub(crate) fn is_loopback_authority(authority: &str) -> bool {
-    let host = if let Some(rest) = authority.strip_prefix('[') {
-        match rest.split_once(']') {
-            Some((h, _)) => h,
-            None => return false,
-        }
-    } else {
-        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-    };
-    if host.eq_ignore_ascii_case("localhost") || host == "::1" {
-        return true;
-    }
-    host.parse::<std::net::Ipv4Addr>()
-        .is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -786,25 +758,6 @@ mod tests {
         assert!(!is_guid("8F0E8C5E-6F0B-4D8E-9A43-5C1D2B7A9E10"));
         assert!(!is_guid("8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e1"));
         assert!(!is_guid("common"));
-    }
-
-    #[test]
-    fn only_https_or_loopback_http_urls_are_accepted() {
-        assert_eq!(
-            normalise_base_url("https://login.microsoftonline.com/").as_deref(),
-            Some("https://login.microsoftonline.com")
-        );
-        assert!(normalise_base_url("http://127.0.0.1:8080").is_some());
-        assert!(normalise_base_url("http://localhost:1").is_some());
-        assert!(normalise_base_url("http://[::1]:1").is_some());
-        assert!(normalise_base_url("http://example.com").is_none());
-        assert!(normalise_base_url("http://127.0.0.1.evil.com").is_none());
-        assert!(normalise_base_url("http://127.0.0.1:80@evil.example").is_none());
-        assert!(normalise_base_url("https://user@login.microsoftonline.com").is_none());
-        assert!(normalise_base_url("https://login.microsoftonline.com/t?x=1").is_none());
-        assert!(normalise_base_url("https://login.microsoftonline.com#f").is_none());
-        assert!(normalise_base_url("ftp://x").is_none());
-        assert!(normalise_base_url("https://").is_none());
     }
 
     #[test]

@@ -3,13 +3,27 @@
 //! Clients reuse an access token for its whole 60–90 minute life, so verifying its RSA signature
 //! on every request is waste (Envoy's `jwt_authn` caches the same way). Only successes are
 //! cached, keyed by the exact token text (a fast hash, then full string equality: no hash is
-//! trusted on its own). A hit is served only if `exp`/`nbf` still hold by the validator's clock
-//! and leeway, and the key that verified it is still in the current key set; otherwise the entry
-//! is dropped and the token validated again.
+//! trusted on its own).
+//!
+//! A hit never answers differently from a full validation at the same instant. Everything that
+//! can change while the token does not is checked again on every hit:
+//! - the keys' freshness (`max_staleness`): the caller asks the key cache first, and a hit is
+//!   looked up only with keys it may use;
+//! - the signing key: the key that verified the token must still be published with the same
+//!   material (RFC 7638 thumbprint) and `alg`, not merely the same `kid`;
+//! - every claim rule after the signature ([`Validator::check_claims`]: issuer and tenant,
+//!   including a tenant filter that may change its mind, the key's issuer, audience, lifetime
+//!   by the validator's clock and leeway).
+//!
+//! Otherwise the entry is dropped and the token validated in full.
 
 use quick_cache::sync::Cache;
 
-use crate::{KeySet, Principal, Validator};
+use crate::algorithm::Algorithm;
+use crate::claims::Claims;
+use crate::key_set::{KeySet, VerifyingKey};
+use crate::principal::Principal;
+use crate::validator::Validator;
 
 /// Tokens longer than this are validated every time rather than cached, so the cache's memory
 /// stays near `capacity × (2 × token size)`.
@@ -18,8 +32,16 @@ pub(crate) const MAX_CACHED_TOKEN_LEN: usize = 8 * 1024;
 /// The default number of entries.
 pub const DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY: usize = 10_000;
 
+#[derive(Clone)]
+struct Entry {
+    principal: Principal,
+    /// The identity of the key that verified the token.
+    thumbprint: [u8; 32],
+    alg: Option<Algorithm>,
+}
+
 pub(crate) struct VerifiedTokenCache {
-    entries: Cache<Box<str>, Principal>,
+    entries: Cache<Box<str>, Entry>,
 }
 
 impl VerifiedTokenCache {
@@ -29,28 +51,39 @@ impl VerifiedTokenCache {
         }
     }
 
-    /// The cached principal for `token`, if it is still valid now and its key is still
-    /// published.
+    /// The cached principal for `token`, if a full validation against `keys` would accept it
+    /// now (see the module documentation).
     pub(crate) fn get(
         &self,
         token: &str,
         validator: &Validator,
         keys: &KeySet,
     ) -> Option<Principal> {
-        let principal = self.entries.get(token)?;
-        let key_present = keys.keys().iter().any(|k| k.id() == principal.key_id());
-        if key_present && validator.check_lifetime(&principal).is_ok() {
-            Some(principal)
+        let entry = self.entries.get(token)?;
+        let still_valid = current_key(&entry, keys)
+            .is_some_and(|key| validator.check_claims(&entry.principal, key).is_ok());
+        if still_valid {
+            Some(entry.principal)
         } else {
             self.entries.remove(token);
             None
         }
     }
 
-    pub(crate) fn insert(&self, token: &str, principal: &Principal) {
-        if token.len() <= MAX_CACHED_TOKEN_LEN {
-            self.entries.insert(Box::from(token), principal.clone());
+    /// Remembers `principal`, validated from `token` against `keys`.
+    pub(crate) fn insert(&self, token: &str, principal: &Principal, keys: &KeySet) {
+        if token.len() > MAX_CACHED_TOKEN_LEN {
+            return;
         }
+        let Some(key) = verifying_key(principal, keys) else {
+            return;
+        };
+        let entry = Entry {
+            principal: principal.clone(),
+            thumbprint: *key.thumbprint(),
+            alg: key.algorithm(),
+        };
+        self.entries.insert(Box::from(token), entry);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -60,4 +93,20 @@ impl VerifiedTokenCache {
     pub(crate) fn capacity(&self) -> u64 {
         self.entries.capacity()
     }
+}
+
+/// The key of `keys` that verified `claims` (the one whose id the claims share).
+fn verifying_key<'k>(claims: &Claims, keys: &'k KeySet) -> Option<&'k VerifyingKey> {
+    let id = claims.key_id();
+    keys.keys().iter().find(|k| k.owns_id(id))
+}
+
+/// The key of `keys` that is the one `entry` was verified with: the very same parsed key, or
+/// one with the same id, material and `alg` (a refresh parses the keys again).
+fn current_key<'k>(entry: &Entry, keys: &'k KeySet) -> Option<&'k VerifyingKey> {
+    let id = entry.principal.key_id();
+    keys.keys().iter().find(|k| {
+        k.owns_id(id)
+            || (k.id() == id && *k.thumbprint() == entry.thumbprint && k.algorithm() == entry.alg)
+    })
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use auth_layer::jwks::{JwksCache, JwksError};
-use auth_layer::{KeySetError, ValidationError, Validator};
+use auth_layer::{Authenticator, KeySetError, TryAuthenticateError, ValidationError};
 use auth_testkit::jwks_server::{Fault, JwksServer};
 use auth_testkit::{TestKey, TokenBuilder, base64url, ids};
 use serde_json::json;
@@ -15,12 +15,17 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-fn validator() -> Validator {
-    Validator::builder()
+/// The cache as the library uses it: under an [`Authenticator`], which owns the one
+/// validate / refresh-once / retry loop. No verified-token cache, so every call looks at the
+/// keys.
+fn over(cache: &JwksCache) -> Authenticator {
+    Authenticator::builder()
         .tenant_id(ids::TENANT_ID)
         .client_id(ids::API_CLIENT_ID)
+        .jwks(cache.clone())
+        .no_verified_token_cache()
         .build()
-        .expect("test validator configuration is valid")
+        .expect("test authenticator configuration is valid")
 }
 
 fn signed_by(key: &'static TestKey) -> String {
@@ -58,11 +63,10 @@ async fn rotated_key_is_accepted_after_exactly_one_kid_miss_refresh() {
         .build()
         .await
         .unwrap();
-    let validator = validator();
     assert_eq!((idp.discovery_hits(), idp.jwks_hits()), (1, 1));
     assert_eq!(cache.issuer(), Some(idp.issuer(ids::TENANT_ID)));
-    cache
-        .validate(&validator, &signed_by(TestKey::rsa_a()))
+    over(&cache)
+        .authenticate(&signed_by(TestKey::rsa_a()))
         .await
         .unwrap();
     assert_eq!(idp.jwks_hits(), 1, "a known kid never fetches");
@@ -71,7 +75,7 @@ async fn rotated_key_is_accepted_after_exactly_one_kid_miss_refresh() {
     // first kid-miss refresh.
     idp.publish(&[TestKey::rsa_a(), TestKey::rsa_b()]);
     let rotated = signed_by(TestKey::rsa_b());
-    let claims = cache.validate(&validator, &rotated).await.unwrap();
+    let claims = over(&cache).authenticate(&rotated).await.unwrap();
     assert_eq!(claims.key_id(), TestKey::rsa_b().kid());
     assert_eq!(idp.jwks_hits(), 2, "exactly one kid-miss refresh");
     assert_eq!(
@@ -80,8 +84,8 @@ async fn rotated_key_is_accepted_after_exactly_one_kid_miss_refresh() {
         "a kid-miss refresh reuses the discovered jwks_uri"
     );
 
-    cache.validate(&validator, &rotated).await.unwrap();
-    cache.validate_cached(&validator, &rotated).unwrap();
+    over(&cache).authenticate(&rotated).await.unwrap();
+    over(&cache).try_authenticate(&rotated).unwrap();
     assert_eq!(idp.jwks_hits(), 2);
     let stats = cache.stats();
     assert_eq!(
@@ -106,13 +110,11 @@ async fn unknown_kid_refresh_is_single_flight() {
     idp.publish(&[TestKey::rsa_a(), TestKey::rsa_b()]);
     // The fetch takes 300 ms, so the 10,000 requests arrive while it is in flight.
     idp.set_jwks_fault(Some(Fault::Hang(Duration::from_millis(300))));
-
-    let validator = Arc::new(validator());
     let token = Arc::new(signed_by(TestKey::rsa_b()));
     let tasks: Vec<_> = (0..10_000)
         .map(|_| {
-            let (cache, validator, token) = (cache.clone(), validator.clone(), token.clone());
-            tokio::spawn(async move { cache.validate(&validator, &token).await })
+            let (cache, token) = (cache.clone(), token.clone());
+            tokio::spawn(async move { over(&cache).authenticate(&token).await })
         })
         .collect();
     for task in tasks {
@@ -140,19 +142,18 @@ async fn kid_miss_refreshes_are_rate_limited() {
         .build()
         .await
         .unwrap();
-    let validator = Arc::new(validator());
     let known = Arc::new(signed_by(TestKey::rsa_a()));
     let slowest_refusal_after_first = Arc::new(AtomicUsize::new(0));
 
     let tasks: Vec<_> = (0..4)
         .map(|t| {
-            let (cache, validator, known) = (cache.clone(), validator.clone(), known.clone());
+            let (cache, known) = (cache.clone(), known.clone());
             let slowest = slowest_refusal_after_first.clone();
             tokio::spawn(async move {
                 for i in 0..25_000 {
                     let random = with_kid(&format!("attacker-{t}-{i}"));
                     let start = Instant::now();
-                    let refused = cache.validate(&validator, &random).await;
+                    let refused = over(&cache).authenticate(&random).await;
                     assert!(matches!(refused, Err(ValidationError::UnknownKey)));
                     if i > 0 {
                         let micros =
@@ -160,8 +161,8 @@ async fn kid_miss_refreshes_are_rate_limited() {
                         slowest.fetch_max(micros, Ordering::Relaxed);
                     }
                     if i % 100 == 0 {
-                        cache
-                            .validate(&validator, &known)
+                        over(&cache)
+                            .authenticate(&known)
                             .await
                             .expect("known keys keep validating");
                     }
@@ -195,14 +196,13 @@ async fn kid_miss_rate_limit_window_runs_from_the_last_kid_miss_refresh() {
         .build()
         .await
         .unwrap();
-    let validator = validator();
 
     // Back-to-back misses: one fetch, then fail-fast refusals inside the window.
-    assert!(cache.validate(&validator, &with_kid("a")).await.is_err());
+    assert!(over(&cache).authenticate(&with_kid("a")).await.is_err());
     assert_eq!(idp.jwks_hits(), 2);
     let start = Instant::now();
     assert!(matches!(
-        cache.validate(&validator, &with_kid("b")).await,
+        over(&cache).authenticate(&with_kid("b")).await,
         Err(ValidationError::UnknownKey)
     ));
     assert!(
@@ -211,16 +211,14 @@ async fn kid_miss_rate_limit_window_runs_from_the_last_kid_miss_refresh() {
     );
     assert_eq!(idp.jwks_hits(), 2);
     tokio::time::sleep(window + Duration::from_millis(50)).await;
-    assert!(cache.validate(&validator, &with_kid("c")).await.is_err());
+    assert!(over(&cache).authenticate(&with_kid("c")).await.is_err());
     assert_eq!(idp.jwks_hits(), 3, "the window reopened");
 
     // 10,000 random kids spread over several windows: at most one fetch per window.
     let before = idp.jwks_hits();
     let start = Instant::now();
     for i in 0..10_000 {
-        let _ = cache
-            .validate(&validator, &with_kid(&format!("r{i}")))
-            .await;
+        let _ = over(&cache).authenticate(&with_kid(&format!("r{i}"))).await;
         if i % 20 == 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -246,7 +244,6 @@ async fn known_keys_validate_without_waiting_for_a_slow_idp() {
         .build()
         .await
         .unwrap();
-    let validator = Arc::new(validator());
 
     let known = signed_by(TestKey::rsa_a());
     let p99 = |mut samples: Vec<Duration>| {
@@ -254,19 +251,20 @@ async fn known_keys_validate_without_waiting_for_a_slow_idp() {
         samples[samples.len() * 99 / 100]
     };
     let mut normal = Vec::with_capacity(500);
+    let auth = over(&cache);
     for _ in 0..500 {
         let start = Instant::now();
-        cache.validate(&validator, &known).await.unwrap();
+        auth.authenticate(&known).await.unwrap();
         normal.push(start.elapsed());
     }
     let normal_p99 = p99(normal);
 
     idp.set_jwks_fault(Some(Fault::Hang(Duration::from_secs(5))));
     let stuck = {
-        let (cache, validator) = (cache.clone(), validator.clone());
+        let cache = cache.clone();
         tokio::spawn(async move {
-            cache
-                .validate(&validator, &signed_by(TestKey::rsa_b()))
+            over(&cache)
+                .authenticate(&signed_by(TestKey::rsa_b()))
                 .await
         })
     };
@@ -279,11 +277,12 @@ async fn known_keys_validate_without_waiting_for_a_slow_idp() {
 
     let mut slowest = Duration::ZERO;
     let mut during = Vec::with_capacity(500);
+    let auth = over(&cache);
     for _ in 0..500 {
         let start = Instant::now();
-        cache.validate(&validator, &known).await.unwrap();
+        auth.authenticate(&known).await.unwrap();
         let one = start.elapsed();
-        cache.validate_cached(&validator, &known).unwrap();
+        auth.try_authenticate(&known).unwrap();
         during.push(one);
         slowest = slowest.max(start.elapsed());
     }
@@ -316,7 +315,6 @@ async fn failed_refreshes_keep_the_last_known_good_keys() {
         .await
         .unwrap();
     cache.shutdown(); // only the kid-miss refreshes below fetch
-    let validator = validator();
     let known = signed_by(TestKey::rsa_a());
     let rotated = signed_by(TestKey::rsa_b());
     // rsa-b is published, but every fetch of it fails.
@@ -360,7 +358,7 @@ async fn failed_refreshes_keep_the_last_known_good_keys() {
     ];
     for (i, (fault, expected)) in cases.into_iter().enumerate() {
         idp.set_jwks_fault(Some(fault.clone()));
-        let refused = cache.validate(&validator, &rotated).await;
+        let refused = over(&cache).authenticate(&rotated).await;
         assert!(
             matches!(refused, Err(ValidationError::UnknownKey)),
             "{fault:?}"
@@ -369,15 +367,15 @@ async fn failed_refreshes_keep_the_last_known_good_keys() {
         assert_eq!(stats.fetches_failed, i as u64 + 1, "{fault:?}");
         let error = stats.last_error.expect("the failure is recorded");
         assert!(expected(&error), "{fault:?} gave {error:?}");
-        cache
-            .validate(&validator, &known)
+        over(&cache)
+            .authenticate(&known)
             .await
             .expect("the last known good keys still validate");
-        assert_eq!(cache.keys().len(), 1);
+        assert_eq!(cache.current().len(), 1);
     }
     idp.clear_faults();
     idp.set_jwks(json!({"keys": [{"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}]}));
-    assert!(cache.validate(&validator, &rotated).await.is_err());
+    assert!(over(&cache).authenticate(&rotated).await.is_err());
     assert!(matches!(
         cache.stats().last_error,
         Some(JwksError::KeySet {
@@ -385,11 +383,11 @@ async fn failed_refreshes_keep_the_last_known_good_keys() {
             ..
         })
     ));
-    cache.validate(&validator, &known).await.unwrap();
+    over(&cache).authenticate(&known).await.unwrap();
 
     // Recovery: the next successful fetch brings the new set.
     idp.publish(&[TestKey::rsa_a(), TestKey::rsa_b()]);
-    cache.validate(&validator, &rotated).await.unwrap();
+    over(&cache).authenticate(&rotated).await.unwrap();
     let stats = cache.stats();
     assert_eq!(
         (
@@ -530,13 +528,13 @@ async fn direct_jwks_uri_skips_discovery() {
         .build()
         .await
         .unwrap();
-    cache
-        .validate(&validator(), &signed_by(TestKey::rsa_b()))
+    over(&cache)
+        .authenticate(&signed_by(TestKey::rsa_b()))
         .await
         .unwrap();
     assert_eq!((idp.discovery_hits(), idp.jwks_hits()), (0, 1));
     assert_eq!(cache.issuer(), None);
-    assert_eq!(cache.keys().len(), 3);
+    assert_eq!(cache.current().len(), 3);
 }
 
 #[tokio::test]
@@ -586,8 +584,8 @@ async fn shutdown_stops_the_scheduled_refresh_but_keeps_the_keys() {
     let after = idp.jwks_hits();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(idp.jwks_hits(), after);
-    cache
-        .validate(&validator(), &signed_by(TestKey::rsa_a()))
+    over(&cache)
+        .authenticate(&signed_by(TestKey::rsa_a()))
         .await
         .unwrap();
 }
@@ -629,14 +627,12 @@ async fn lazy_build_fetches_once_for_concurrent_first_requests() {
         (0, 0),
         "nothing is fetched before use"
     );
-    assert!(cache.keys().is_empty());
-
-    let validator = Arc::new(validator());
+    assert!(cache.current().is_empty());
     let token = Arc::new(signed_by(TestKey::rsa_a()));
     let tasks: Vec<_> = (0..100)
         .map(|_| {
-            let (cache, validator, token) = (cache.clone(), validator.clone(), token.clone());
-            tokio::spawn(async move { cache.validate(&validator, &token).await })
+            let (cache, token) = (cache.clone(), token.clone());
+            tokio::spawn(async move { over(&cache).authenticate(&token).await })
         })
         .collect();
     for task in tasks {
@@ -649,7 +645,7 @@ async fn lazy_build_fetches_once_for_concurrent_first_requests() {
 }
 
 #[tokio::test]
-async fn validate_cached_never_waits_and_refreshes_in_the_background() {
+async fn try_authenticate_never_waits_and_refreshes_in_the_background() {
     let idp = JwksServer::with_keys(&[TestKey::rsa_a()]).await;
     let cache = JwksCache::builder()
         .authority(idp.authority(ids::TENANT_ID))
@@ -657,26 +653,24 @@ async fn validate_cached_never_waits_and_refreshes_in_the_background() {
         .build()
         .await
         .unwrap();
-    let validator = validator();
     idp.publish(&[TestKey::rsa_a(), TestKey::rsa_b()]);
     idp.set_jwks_fault(Some(Fault::Hang(Duration::from_millis(200))));
     let rotated = signed_by(TestKey::rsa_b());
 
     let start = Instant::now();
-    assert!(matches!(
-        cache.validate_cached(&validator, &rotated),
-        Err(ValidationError::UnknownKey)
-    ));
-    assert!(matches!(
-        cache.validate_cached(&validator, &rotated),
-        Err(ValidationError::UnknownKey)
-    ));
+    // The first miss starts the refresh, the second joins it; neither waits.
+    for _ in 0..2 {
+        assert_eq!(
+            over(&cache).try_authenticate(&rotated).unwrap_err(),
+            TryAuthenticateError::WouldWait(ValidationError::UnknownKey)
+        );
+    }
     assert!(start.elapsed() < Duration::from_millis(100));
     eventually(Duration::from_secs(5), "the background refresh", || {
         cache.stats().fetches_succeeded == 2
     })
     .await;
-    cache.validate_cached(&validator, &rotated).unwrap();
+    over(&cache).try_authenticate(&rotated).unwrap();
     assert_eq!(idp.jwks_hits(), 2);
 }
 
@@ -691,27 +685,22 @@ async fn validation_fails_closed_after_max_staleness() {
         .build()
         .await
         .unwrap();
-    let validator = validator();
     let known = signed_by(TestKey::rsa_a());
     idp.set_jwks_fault(Some(Fault::Status(503)));
-    cache
-        .validate(&validator, &known)
+    over(&cache)
+        .authenticate(&known)
         .await
         .expect("still fresh enough");
 
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(matches!(
-        cache.validate(&validator, &known).await,
+        over(&cache).authenticate(&known).await,
         Err(ValidationError::KeysUnavailable)
     ));
-    assert!(matches!(
-        cache.validate_cached(&validator, &known),
-        Err(ValidationError::KeysUnavailable)
-    ));
-    assert!(matches!(
-        cache.validate_now(&validator, &known),
-        Some(Err(ValidationError::KeysUnavailable))
-    ));
+    assert_eq!(
+        over(&cache).try_authenticate(&known).unwrap_err(),
+        TryAuthenticateError::Refused(ValidationError::KeysUnavailable)
+    );
     let stats = cache.stats();
     assert!(
         stats
@@ -723,7 +712,11 @@ async fn validation_fails_closed_after_max_staleness() {
         stats.fetches_failed >= 1,
         "the scheduled refresh failed: {stats:?}"
     );
-    assert_eq!(cache.keys().len(), 3, "the keys are kept, but not trusted");
+    assert_eq!(
+        cache.current().len(),
+        3,
+        "the keys are kept, but not trusted"
+    );
 
     idp.clear_faults();
     eventually(Duration::from_secs(5), "a successful refresh", || {
@@ -733,8 +726,8 @@ async fn validation_fails_closed_after_max_staleness() {
             .is_some_and(|s| s < Duration::from_millis(400))
     })
     .await;
-    cache
-        .validate(&validator, &known)
+    over(&cache)
+        .authenticate(&known)
         .await
         .expect("fresh keys validate again");
 }
@@ -747,10 +740,9 @@ async fn lazy_first_fetch_failure_is_retried_after_a_backoff() {
         .authority(idp.authority(ids::TENANT_ID))
         .build_lazy()
         .unwrap();
-    let validator = validator();
     let known = signed_by(TestKey::rsa_a());
-    assert!(cache.validate(&validator, &known).await.is_err());
-    assert!(cache.validate(&validator, &known).await.is_err());
+    assert!(over(&cache).authenticate(&known).await.is_err());
+    assert!(over(&cache).authenticate(&known).await.is_err());
     assert_eq!(
         idp.jwks_hits(),
         1,
@@ -758,41 +750,49 @@ async fn lazy_first_fetch_failure_is_retried_after_a_backoff() {
     );
     idp.clear_faults();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    cache.validate(&validator, &known).await.unwrap();
+    over(&cache).authenticate(&known).await.unwrap();
     assert_eq!(idp.jwks_hits(), 2);
 }
 
 #[tokio::test]
-async fn validate_now_answers_without_waiting_or_defers_to_a_fetch() {
+async fn try_authenticate_answers_without_waiting_or_says_it_would_wait() {
     let idp = JwksServer::start().await;
     let lazy = JwksCache::builder()
         .authority(idp.authority(ids::TENANT_ID))
         .min_refresh_interval(HOUR)
         .build_lazy()
         .unwrap();
-    let validator = validator();
     let known = signed_by(TestKey::rsa_a());
-    // Nothing loaded yet: the answer needs the first fetch.
-    assert!(lazy.validate_now(&validator, &known).is_none());
-    lazy.validate(&validator, &known).await.unwrap();
+    // Nothing loaded yet: the answer needs the first fetch (started in the background).
+    assert_eq!(
+        over(&lazy).try_authenticate(&known).unwrap_err(),
+        TryAuthenticateError::WouldWait(ValidationError::KeysUnavailable)
+    );
+    over(&lazy).authenticate(&known).await.unwrap();
     // Loaded: known keys answer at once, without a fetch.
-    assert!(matches!(lazy.validate_now(&validator, &known), Some(Ok(_))));
-    // An unknown kid defers once (a refresh is allowed), then, rate-limited, fails fast.
+    assert!(over(&lazy).try_authenticate(&known).is_ok());
+    // An unknown kid would wait once (a refresh is allowed: started now, joined by
+    // `authenticate`), then, rate-limited, is refused at once.
     let unknown = signed_by(TestKey::rsa_untrusted());
-    assert!(lazy.validate_now(&validator, &unknown).is_none());
+    assert!(
+        over(&lazy)
+            .try_authenticate(&unknown)
+            .unwrap_err()
+            .is_would_wait()
+    );
     assert!(matches!(
-        lazy.validate(&validator, &unknown).await,
+        over(&lazy).authenticate(&unknown).await,
         Err(ValidationError::UnknownKey)
     ));
-    assert!(matches!(
-        lazy.validate_now(&validator, &unknown),
-        Some(Err(ValidationError::UnknownKey))
-    ));
+    assert_eq!(
+        over(&lazy).try_authenticate(&unknown).unwrap_err(),
+        TryAuthenticateError::Refused(ValidationError::UnknownKey)
+    );
     assert_eq!(idp.jwks_hits(), 2, "first fetch and one kid-miss refresh");
     // Bad tokens are answered without a fetch too.
     assert!(matches!(
-        lazy.validate_now(&validator, "x.y.z"),
-        Some(Err(
+        over(&lazy).try_authenticate("x.y.z"),
+        Err(TryAuthenticateError::Refused(
             ValidationError::InvalidJson(_) | ValidationError::InvalidBase64(_)
         ))
     ));

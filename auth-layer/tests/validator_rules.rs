@@ -143,7 +143,7 @@ fn rsa_jwks_with_a_small_or_even_exponent_are_dropped_with_the_reason() {
         assert_eq!(keys.len(), 1, "{e}");
         assert_eq!(
             keys.dropped()[0].reason,
-            auth_layer::jwks::DropReason::RsaExponent,
+            auth_layer::DropReason::RsaExponent,
             "{e}"
         );
     }
@@ -257,7 +257,7 @@ fn rule_07_symmetric_and_small_rsa_keys_are_dropped_at_load() {
     assert_eq!(set.len(), 1);
     assert_eq!(
         set.dropped()[0].reason,
-        auth_layer::jwks::DropReason::SymmetricKey
+        auth_layer::DropReason::SymmetricKey
     );
 
     let weak = TestKey::rsa_1024();

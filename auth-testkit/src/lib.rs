@@ -1,4 +1,5 @@
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 //! Test keys, Entra-shaped test tokens and deliberately broken tokens for
 //! `tower-entra`: everything a test needs, nothing production needs.

@@ -2,8 +2,6 @@
 //! `127.0.0.1:0`, tokens checked with auth-layer's validator and JWKS cache, and the
 //! `entra-emulator` binary spawned.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use auth_layer::{Authenticator, TokenKind};
@@ -1574,138 +1572,147 @@ fn tenant_files_with_unknown_keys_fail_with_the_line_number() {
 // ---------------------------------------------------------------------------------------------
 // The binary
 
-struct Running(Child);
+// Runs the `entra-emulator` binary, built only with the `cli` feature.
+#[cfg(feature = "cli")]
+mod binary {
+    use super::*;
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Child, Command, Stdio};
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+    struct Running(Child);
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
-}
 
-fn spawn_emulator(args: &[&str]) -> (Running, Value) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    (running, ready)
-}
-
-#[tokio::test]
-async fn binary_prints_one_json_line_and_serves_discovery() {
-    let (_child, ready) = spawn_emulator(&["--quiet"]);
-    for member in [
-        "authority",
-        "issuer",
-        "jwks_uri",
-        "token_endpoint",
-        "authorization_endpoint",
-        "tenant_id",
-    ] {
-        assert!(ready[member].is_string(), "{member}: {ready}");
+    fn spawn_emulator(args: &[&str]) -> (Running, Value) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let running = Running(child);
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        (running, ready)
     }
-    assert_eq!(ready["tenant_id"], ids::TENANT_ID);
-    let metadata = format!(
-        "{}/.well-known/openid-configuration",
-        ready["issuer"].as_str().unwrap()
-    );
-    let doc: Value = reqwest::get(metadata).await.unwrap().json().await.unwrap();
-    assert_eq!(doc["issuer"], ready["issuer"]);
-    assert_eq!(doc["token_endpoint"], ready["token_endpoint"]);
-}
 
-#[tokio::test]
-async fn binary_prints_and_serves_the_managed_identity_endpoints() {
-    let (_child, ready) = spawn_emulator(&["--quiet", "--identity-header", "s3cret"]);
-    assert_eq!(ready["identity_header"], "s3cret");
-    let response = reqwest::Client::new()
-        .get(ready["identity_endpoint"].as_str().unwrap())
-        .query(&[
-            ("api-version", "2019-08-01"),
-            ("resource", "api://s2s-example-api"),
-        ])
-        .header("X-IDENTITY-HEADER", "s3cret")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let response = reqwest::Client::new()
-        .get(ready["imds_endpoint"].as_str().unwrap())
-        .query(&[
-            ("api-version", "2018-02-01"),
-            ("resource", "api://s2s-example-api"),
-        ])
-        .header("Metadata", "true")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(
-        claims(body["access_token"].as_str().unwrap())["roles"],
-        json!(["Files.Write"])
-    );
-}
+    #[tokio::test]
+    async fn binary_prints_and_serves_the_managed_identity_endpoints() {
+        let (_child, ready) = spawn_emulator(&["--quiet", "--identity-header", "s3cret"]);
+        assert_eq!(ready["identity_header"], "s3cret");
+        let response = reqwest::Client::new()
+            .get(ready["identity_endpoint"].as_str().unwrap())
+            .query(&[
+                ("api-version", "2019-08-01"),
+                ("resource", "api://s2s-example-api"),
+            ])
+            .header("X-IDENTITY-HEADER", "s3cret")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let response = reqwest::Client::new()
+            .get(ready["imds_endpoint"].as_str().unwrap())
+            .query(&[
+                ("api-version", "2018-02-01"),
+                ("resource", "api://s2s-example-api"),
+            ])
+            .header("Metadata", "true")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            claims(body["access_token"].as_str().unwrap())["roles"],
+            json!(["Files.Write"])
+        );
+    }
 
-#[tokio::test]
-async fn binary_serves_https_with_the_ca_it_writes() {
-    let ca_file = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emulator-ca.pem");
-    let key_file =
-        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emulator-signing.pem");
-    std::fs::write(&key_file, TestKey::rsa_a().private_key_pem()).unwrap();
-    let (_child, ready) = spawn_emulator(&[
-        "--tls",
-        "--ca-out",
-        ca_file.to_str().unwrap(),
-        "--signing-key",
-        key_file.to_str().unwrap(),
-        "--auto-login",
-        ALICE,
-    ]);
-    assert_eq!(ready["ca_file"], ca_file.to_str().unwrap());
-    assert!(
-        ready["authority"]
-            .as_str()
+    #[tokio::test]
+    async fn binary_prints_one_json_line_and_serves_discovery() {
+        let (_child, ready) = spawn_emulator(&["--quiet"]);
+        for member in [
+            "authority",
+            "issuer",
+            "jwks_uri",
+            "token_endpoint",
+            "authorization_endpoint",
+            "tenant_id",
+        ] {
+            assert!(ready[member].is_string(), "{member}: {ready}");
+        }
+        assert_eq!(ready["tenant_id"], ids::TENANT_ID);
+        let metadata = format!(
+            "{}/.well-known/openid-configuration",
+            ready["issuer"].as_str().unwrap()
+        );
+        let doc: Value = reqwest::get(metadata).await.unwrap().json().await.unwrap();
+        assert_eq!(doc["issuer"], ready["issuer"]);
+        assert_eq!(doc["token_endpoint"], ready["token_endpoint"]);
+    }
+
+    #[tokio::test]
+    async fn binary_serves_https_with_the_ca_it_writes() {
+        let ca_file = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emulator-ca.pem");
+        let key_file =
+            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emulator-signing.pem");
+        std::fs::write(&key_file, TestKey::rsa_a().private_key_pem()).unwrap();
+        let (_child, ready) = spawn_emulator(&[
+            "--tls",
+            "--ca-out",
+            ca_file.to_str().unwrap(),
+            "--signing-key",
+            key_file.to_str().unwrap(),
+            "--auto-login",
+            ALICE,
+        ]);
+        assert_eq!(ready["ca_file"], ca_file.to_str().unwrap());
+        assert!(
+            ready["authority"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://127.0.0.1:")
+        );
+        let pem = std::fs::read(&ca_file).unwrap();
+        let http = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .build()
+            .unwrap();
+        let keys: Value = http
+            .get(ready["jwks_uri"].as_str().unwrap())
+            .send()
+            .await
             .unwrap()
-            .starts_with("https://127.0.0.1:")
-    );
-    let pem = std::fs::read(&ca_file).unwrap();
-    let http = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .build()
-        .unwrap();
-    let keys: Value = http
-        .get(ready["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    // Signed with the given key: its modulus is published.
-    assert_eq!(keys["keys"][0]["n"], TestKey::rsa_a().jwk()["n"]);
-}
+            .json()
+            .await
+            .unwrap();
+        // Signed with the given key: its modulus is published.
+        assert_eq!(keys["keys"][0]["n"], TestKey::rsa_a().jwk()["n"]);
+    }
 
-#[test]
-fn binary_refuses_a_bad_tenant_file_with_the_line() {
-    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emulator-bad-cli.toml");
-    std::fs::write(
-        &path,
-        "[[users]]\nusername = \"a\"\nname = \"A\"\npassword = \"p\"\nrole = 1\n",
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
-        .args(["--config", path.to_str().unwrap()])
-        .output()
+    #[test]
+    fn binary_refuses_a_bad_tenant_file_with_the_line() {
+        let path =
+            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emulator-bad-cli.toml");
+        std::fs::write(
+            &path,
+            "[[users]]\nusername = \"a\"\nname = \"A\"\npassword = \"p\"\nrole = 1\n",
+        )
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("line 5"), "{stderr}");
+        let out = Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
+            .args(["--config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("line 5"), "{stderr}");
+    }
 }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_layer::{Clock, JwksCache, SystemClock, Validator, ValidatorBuilder};
+use auth_layer::jwks::JwksCache;
+use auth_layer::{Clock, SystemClock, Validator, ValidatorBuilder};
 use tokio::sync::OnceCell;
 
 use super::endpoint::{ClientAuthMethod, TokenEndpoint};

@@ -17,7 +17,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_layer::{JwksCache, Validator};
+use auth_layer::Validator;
+use auth_layer::jwks::JwksCache;
 use tokio::sync::OnceCell;
 use tracing::{debug, warn};
 

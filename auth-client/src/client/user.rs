@@ -1,7 +1,8 @@
 //! A user's tokens: the authorization code flow with PKCE, refresh tokens, and validation of
 //! the ID tokens they bring.
 
-use auth_layer::JwksCache;
+use auth_layer::Authenticator;
+use auth_layer::jwks::JwksCache;
 use aws_lc_rs::digest;
 
 use super::request::{Grant, GrantKind, split_scopes};
@@ -356,10 +357,12 @@ impl Inner {
     /// Validates an ID token and, for a sign-in, its `nonce`.
     async fn validate_id_token(&self, raw: String, nonce: Option<&str>) -> Result<IdToken, Error> {
         let jwks = self.jwks().await?;
-        let claims = jwks
-            .validate(&self.validator, &raw)
+        let claims = Authenticator::from_parts(self.validator.clone(), jwks.clone())
+            .authenticate(&raw)
             .await
-            .map_err(Error::IdToken)?;
+            .map_err(Error::IdToken)?
+            .claims()
+            .clone();
         if let Some(expected) = nonce {
             let matches = match claims.get("nonce") {
                 Some(serde_json::Value::String(nonce)) => same_secret(&nonce, expected),

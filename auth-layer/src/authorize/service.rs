@@ -7,7 +7,7 @@ use tower_service::Service;
 use super::{AuthorizeFuture, Policy};
 use crate::bearer::bearer_token;
 use crate::challenge::{AuthError, ErrorBody, is_grpc};
-use crate::{Authenticator, Principal};
+use crate::{Authenticator, Principal, TryAuthenticateError};
 
 /// The service every authentication layer produces ([`AuthenticateLayer`](crate::AuthenticateLayer),
 /// [`RequireScope`](crate::RequireScope), [`RequireRole`](crate::RequireRole),
@@ -82,16 +82,18 @@ where
             Err(err) => return refuse(&self.auth, err, grpc),
         };
 
-        match self.auth.authenticate_now(token) {
-            Some(Ok(principal)) => match self.policy.check(&principal) {
+        match self.auth.try_authenticate(token) {
+            Ok(principal) => match self.policy.check(&principal) {
                 Ok(()) => {
                     req.extensions_mut().insert(principal);
                     AuthorizeFuture::inner(self.inner.call(req))
                 }
                 Err(err) => refuse(&self.auth, err, grpc),
             },
-            Some(Err(err)) => refuse(&self.auth, AuthError::InvalidToken(err), grpc),
-            None => {
+            Err(TryAuthenticateError::Refused(err)) => {
+                refuse(&self.auth, AuthError::InvalidToken(err), grpc)
+            }
+            Err(_would_wait) => {
                 // The answer needs a key fetch: wait for it off the hot path. The ready inner
                 // service moves into the future (tower's clone-and-swap).
                 let token = token.to_owned();

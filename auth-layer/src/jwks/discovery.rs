@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::json;
-use crate::jwks::cache::JwksError;
+use crate::jwks::error::JwksError;
 use crate::jwks::fetch::check_url;
 
 /// The path OIDC Discovery 1.0 §4 appends to an issuer.

@@ -12,13 +12,16 @@
 //! ```
 //! `TOKEN` may be the token, a file holding it, or `-` (or omitted) for standard input.
 //! A leading `Bearer ` is ignored.
+// The clap argument docs below are `--help` text, where a URL is plain text, not a link.
+#![allow(rustdoc::bare_urls)]
 
 mod reading;
 
 use std::io::Read as _;
 use std::process::ExitCode;
 
-use auth_layer::{Algorithm, BuildError, FixedClock, JwksCache, KeySet, Profile, Validator};
+use auth_layer::jwks::JwksCache;
+use auth_layer::{Algorithm, Authenticator, BuildError, FixedClock, KeySet, Profile, Validator};
 use auth_testkit::{TestKey, TokenBuilder, ids};
 use clap::{Args, Parser, Subcommand};
 
@@ -314,8 +317,12 @@ fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
                     .build()
                     .await
                     .map_err(|e| format!("cannot load the signing keys from {authority}: {e}"))?;
-                report_dropped(&cache.keys());
-                Ok::<_, String>(cache.validate(&validator, &token).await)
+                report_dropped(&cache.current());
+                let outcome = Authenticator::from_parts(validator, cache)
+                    .authenticate(&token)
+                    .await
+                    .map(|principal| principal.claims().clone());
+                Ok::<_, String>(outcome)
             })?
         }
         (None, None) => return Err("give --jwks FILE or --authority URL".into()),

@@ -136,6 +136,8 @@ pub struct VerifyingKey {
     issuer: Option<String>,
     alg: Option<Algorithm>,
     key_type: KeyType,
+    /// The RFC 7638 JWK thumbprint (SHA-256) of the public key material.
+    thumbprint: [u8; 32],
     /// One pre-parsed key per algorithm this key may be used with, indexed by `Algorithm::index`.
     parsed: [Option<ParsedPublicKey>; 8],
 }
@@ -164,6 +166,23 @@ impl VerifyingKey {
     /// A name for logs: the `kid`, else the `x5t`.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The key's RFC 7638 JWK thumbprint: SHA-256 over the canonical JSON of its public
+    /// material (`e`, `kty`, `n` for RSA; `crv`, `kty`, `x`, `y` for EC). Two keys with one
+    /// thumbprint are the same key, whatever their `kid`; a `kid` re-published with new
+    /// material has a new thumbprint.
+    /// (<https://www.rfc-editor.org/rfc/rfc7638#section-3.2>)
+    pub fn thumbprint(&self) -> &[u8; 32] {
+        &self.thumbprint
+    }
+
+    /// Whether `id` is this key's [`id`](Self::id) string itself (the one the claims of
+    /// tokens it verified share), not just an equal string. Sound as an identity: whoever
+    /// holds `id` (claims hold an `Arc` of it) keeps that allocation alive, so no other key's
+    /// id can live at the same address.
+    pub(crate) fn owns_id(&self, id: &str) -> bool {
+        std::ptr::eq(self.id.as_ptr(), id.as_ptr()) && self.id.len() == id.len()
     }
 
     /// [`VerifyingKey::id`], shared (a reference-count increment, no copy).
@@ -413,6 +432,7 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
     };
 
     let mut parsed: [Option<ParsedPublicKey>; 8] = Default::default();
+    let thumbprint;
     let key_type = match kty {
         "RSA" => {
             let n = decode_member(jwk, "n")?;
@@ -426,6 +446,7 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
             if !rsa_exponent_is_acceptable(e) {
                 return Err(DropReason::RsaExponent);
             }
+            thumbprint = jwk_thumbprint(&[("e", e), ("kty", b"RSA"), ("n", n)]);
             let components = RsaPublicKeyComponents { n, e };
             // A JWK without `alg` verifies its family's default only (RS256), not every RSA
             // algorithm the validator allows: RFC 7517 §4.4 makes `alg` the key's intended
@@ -445,9 +466,9 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
             KeyType::Rsa
         }
         "EC" => {
-            let (key_type, alg_for_curve, len) = match jwk.get("crv").and_then(Value::as_str) {
-                Some("P-256") => (KeyType::EcP256, Algorithm::ES256, 32),
-                Some("P-384") => (KeyType::EcP384, Algorithm::ES384, 48),
+            let (key_type, alg_for_curve, len, crv) = match jwk.get("crv").and_then(Value::as_str) {
+                Some("P-256") => (KeyType::EcP256, Algorithm::ES256, 32, "P-256"),
+                Some("P-384") => (KeyType::EcP384, Algorithm::ES384, 48, "P-384"),
                 _ => return Err(DropReason::UnsupportedKeyType),
             };
             if alg.is_some_and(|a| a != alg_for_curve) {
@@ -458,6 +479,12 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
             if x.len() != len || y.len() != len {
                 return Err(DropReason::Malformed);
             }
+            thumbprint = jwk_thumbprint(&[
+                ("crv", crv.as_bytes()),
+                ("kty", b"EC"),
+                ("x", &x),
+                ("y", &y),
+            ]);
             let mut point = Vec::with_capacity(1 + 2 * len);
             point.push(0x04);
             point.extend_from_slice(&x);
@@ -480,6 +507,7 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, DropReason> {
         issuer,
         alg,
         key_type,
+        thumbprint,
         parsed,
     })
 }
@@ -491,6 +519,32 @@ fn rsa_exponent_is_acceptable(e: &[u8]) -> bool {
     };
     let at_least_f4 = e.len() > 3 || e.iter().fold(0u32, |v, b| (v << 8) | u32::from(*b)) >= 65_537;
     last & 1 == 1 && at_least_f4
+}
+
+/// The RFC 7638 thumbprint over `members` (name, raw value), given in lexicographic order:
+/// `kty` and `crv` are written as they are, the others base64url-encoded without padding.
+fn jwk_thumbprint(members: &[(&str, &[u8])]) -> [u8; 32] {
+    let mut json = String::with_capacity(1200);
+    json.push('{');
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push('"');
+        json.push_str(name);
+        json.push_str("\":\"");
+        if matches!(*name, "kty" | "crv") {
+            json.push_str(&String::from_utf8_lossy(value));
+        } else {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(value, &mut json);
+        }
+        json.push('"');
+    }
+    json.push('}');
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, json.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
@@ -516,6 +570,21 @@ fn encode(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 7638 §3.1's worked example: the RSA key of RFC 7517 Appendix A.1.
+    /// <https://www.rfc-editor.org/rfc/rfc7638#section-3.1>
+    #[test]
+    fn thumbprint_is_rfc_7638s() {
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let jwks = format!(
+            r#"{{"keys":[{{"kty":"RSA","n":"{n}","e":"AQAB","alg":"RS256","kid":"2011-04-29"}}]}}"#
+        );
+        let keys = KeySet::from_jwks_json(jwks.as_bytes()).unwrap();
+        assert_eq!(
+            encode(keys.keys()[0].thumbprint()),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
 
     #[test]
     fn bit_length_counts_significant_bits() {

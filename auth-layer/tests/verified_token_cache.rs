@@ -1,0 +1,165 @@
+//! The verified-token cache never answers differently from a full validation at the same
+//! instant (issue 13). Each test caches a token, changes one thing that can change while the
+//! token does not, and compares the cached authenticator's answer with an uncached one's over
+//! the same keys and configuration. Each fails if its re-check is removed from
+//! `verified_cache.rs`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use auth_layer::jwks::JwksCache;
+use auth_layer::{Authenticator, AuthenticatorBuilder, Clock, ValidationError};
+use auth_testkit::jwks_server::{Fault, JwksServer};
+use auth_testkit::{TestKey, TokenBuilder, default_keyset, ids};
+
+/// The same configuration twice: with the verified-token cache, and without.
+fn cached_and_uncached(
+    configure: impl Fn(AuthenticatorBuilder) -> AuthenticatorBuilder,
+) -> (Authenticator, Authenticator) {
+    let base = || {
+        Authenticator::builder()
+            .tenant_id(ids::TENANT_ID)
+            .client_id(ids::API_CLIENT_ID)
+    };
+    let cached = configure(base()).build().expect("valid configuration");
+    let uncached = configure(base())
+        .no_verified_token_cache()
+        .build()
+        .expect("valid configuration");
+    (cached, uncached)
+}
+
+/// Caches `token` in `cached` and checks it is answered from the cache.
+async fn cache(cached: &Authenticator, token: &str) {
+    cached.authenticate(token).await.expect("valid at first");
+    let hits = cached.stats().cache_hits;
+    cached
+        .authenticate(token)
+        .await
+        .expect("valid from the cache");
+    assert_eq!(cached.stats().cache_hits, hits + 1, "served from the cache");
+}
+
+async fn eventually(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < limit, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn cache_hit_rechecks_the_tenant_filter() {
+    // A tenant filter may change its mind (a tenant is offboarded at runtime).
+    let allowed = Arc::new(AtomicBool::new(true));
+    let (cached, uncached) = cached_and_uncached(|b| {
+        let allowed = Arc::clone(&allowed);
+        b.any_tenant()
+            .validator(move |v| v.tenant_filter(move |_tenant| allowed.load(Ordering::SeqCst)))
+            .keys(default_keyset())
+    });
+    let token = TokenBuilder::delegated().sign();
+    cache(&cached, &token).await;
+
+    allowed.store(false, Ordering::SeqCst);
+    let full = uncached.authenticate(&token).await.unwrap_err();
+    assert!(
+        matches!(full, ValidationError::TenantNotAllowed { .. }),
+        "{full:?}"
+    );
+    assert_eq!(cached.authenticate(&token).await.unwrap_err(), full);
+}
+
+#[tokio::test]
+async fn cache_hit_fails_closed_after_max_staleness() {
+    let idp = JwksServer::start().await;
+    let jwks = JwksCache::builder()
+        .authority(idp.authority(ids::TENANT_ID))
+        .refresh_interval(Duration::from_millis(100))
+        .min_refresh_interval(Duration::from_millis(100))
+        .max_staleness(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    let (cached, uncached) = cached_and_uncached(|b| b.jwks(jwks.clone()));
+    let token = TokenBuilder::delegated().sign();
+    cache(&cached, &token).await;
+
+    idp.set_jwks_fault(Some(Fault::Status(503)));
+    eventually(Duration::from_secs(5), "the keys to go stale", || {
+        jwks.stats()
+            .staleness
+            .is_some_and(|s| s > Duration::from_millis(350))
+    })
+    .await;
+    let full = uncached.authenticate(&token).await.unwrap_err();
+    assert_eq!(full, ValidationError::KeysUnavailable);
+    assert_eq!(cached.authenticate(&token).await.unwrap_err(), full);
+}
+
+#[tokio::test]
+async fn cache_hit_rechecks_the_signing_key_material_not_its_kid() {
+    let idp = JwksServer::with_keys(&[TestKey::rsa_a()]).await;
+    let jwks = JwksCache::builder()
+        .authority(idp.authority(ids::TENANT_ID))
+        .min_refresh_interval(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    let (cached, uncached) = cached_and_uncached(|b| b.jwks(jwks.clone()));
+    let token = TokenBuilder::delegated().key(TestKey::rsa_a()).sign();
+    cache(&cached, &token).await;
+
+    // The provider re-publishes key A's kid with other material (key B's).
+    let republished = TestKey::rsa_b().jwk_with(|jwk| {
+        jwk.insert("kid".into(), TestKey::rsa_a().kid().into());
+        jwk.remove("x5t");
+        jwk.remove("x5c");
+    });
+    idp.set_jwks(serde_json::json!({ "keys": [republished] }));
+    // An unknown kid makes the cache refresh.
+    let unknown = TokenBuilder::delegated()
+        .key(TestKey::rsa_untrusted())
+        .sign();
+    let _ = uncached.authenticate(&unknown).await;
+    assert_eq!(
+        jwks.stats().fetches_succeeded,
+        2,
+        "the key set was refreshed"
+    );
+    assert!(jwks.current().contains_kid(TestKey::rsa_a().kid()));
+
+    let full = uncached.authenticate(&token).await.unwrap_err();
+    assert_eq!(full, ValidationError::InvalidSignature);
+    assert_eq!(cached.authenticate(&token).await.unwrap_err(), full);
+}
+
+#[tokio::test]
+async fn cache_hit_rechecks_the_lifetime_by_the_validators_clock() {
+    /// A clock the test moves.
+    #[derive(Debug)]
+    struct Movable(Arc<AtomicI64>);
+    impl Clock for Movable {
+        fn now(&self) -> f64 {
+            self.0.load(Ordering::SeqCst) as f64
+        }
+    }
+    let now = Arc::new(AtomicI64::new(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    ));
+    let (cached, uncached) = cached_and_uncached(|b| {
+        let clock = Movable(Arc::clone(&now));
+        b.validator(move |v| v.clock(clock)).keys(default_keyset())
+    });
+    let token = TokenBuilder::delegated().sign();
+    cache(&cached, &token).await;
+
+    now.fetch_add(3 * 60 * 60, Ordering::SeqCst);
+    let full = uncached.authenticate(&token).await.unwrap_err();
+    assert!(matches!(full, ValidationError::Expired { .. }), "{full:?}");
+    assert_eq!(cached.authenticate(&token).await.unwrap_err(), full);
+}
