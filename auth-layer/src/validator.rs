@@ -160,7 +160,6 @@ impl Validator {
         }
     }
 
-
     /// The claim rules of [`validate`](Self::validate), after the signature: issuer and tenant
     /// (including a tenant filter, which may change its mind), the key's issuer, audience and
     /// lifetime. The verified-token cache runs exactly these on every hit, so a cached answer is
