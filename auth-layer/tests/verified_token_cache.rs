@@ -17,11 +17,9 @@ use auth_testkit::{TestKey, TokenBuilder, default_keyset, ids};
 fn cached_and_uncached(
     configure: impl Fn(AuthenticatorBuilder) -> AuthenticatorBuilder,
 ) -> (Authenticator, Authenticator) {
-    let base = || {
-        Authenticator::builder()
-            .tenant_id(ids::TENANT_ID)
-            .client_id(ids::API_CLIENT_ID)
-    };
+    // The home tenant, unless the configuration accepts any tenant (a tenant list and
+    // any_tenant() together are refused at build()).
+    let base = || Authenticator::builder().client_id(ids::API_CLIENT_ID);
     let cached = configure(base()).build().expect("valid configuration");
     let uncached = configure(base())
         .no_verified_token_cache()
@@ -82,7 +80,8 @@ async fn cache_hit_fails_closed_after_max_staleness() {
         .build()
         .await
         .unwrap();
-    let (cached, uncached) = cached_and_uncached(|b| b.jwks(jwks.clone()));
+    let (cached, uncached) =
+        cached_and_uncached(|b| b.tenant_id(ids::TENANT_ID).jwks(jwks.clone()));
     let token = TokenBuilder::delegated().sign();
     cache(&cached, &token).await;
 
@@ -107,7 +106,8 @@ async fn cache_hit_rechecks_the_signing_key_material_not_its_kid() {
         .build()
         .await
         .unwrap();
-    let (cached, uncached) = cached_and_uncached(|b| b.jwks(jwks.clone()));
+    let (cached, uncached) =
+        cached_and_uncached(|b| b.tenant_id(ids::TENANT_ID).jwks(jwks.clone()));
     let token = TokenBuilder::delegated().key(TestKey::rsa_a()).sign();
     cache(&cached, &token).await;
 
@@ -153,7 +153,9 @@ async fn cache_hit_rechecks_the_lifetime_by_the_validators_clock() {
     ));
     let (cached, uncached) = cached_and_uncached(|b| {
         let clock = Movable(Arc::clone(&now));
-        b.validator(move |v| v.clock(clock)).keys(default_keyset())
+        b.tenant_id(ids::TENANT_ID)
+            .validator(move |v| v.clock(clock))
+            .keys(default_keyset())
     });
     let token = TokenBuilder::delegated().sign();
     cache(&cached, &token).await;

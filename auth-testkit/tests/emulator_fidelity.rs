@@ -21,7 +21,7 @@ const ALICE: &str = "alice@example.onmicrosoft.com";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const AUTH_CODE_REDIRECT: &str = "http://127.0.0.1:8080/callback";
-const FRONTEND_REDIRECT: &str = "http://localhost:3000/redirect";
+const FRONTEND_REDIRECT: &str = "http://127.0.0.1:3000/redirect";
 
 // ---------------------------------------------------------------------------------------------
 // The expected shapes, from real Entra tokens.

@@ -423,7 +423,7 @@ fn the_tenant_file_checks_managed_identities() {
 /// Alice's token for the internal API, obtained by the frontend (authorization code + PKCE).
 async fn alice_token_for_the_middle_tier(idp: &Emulator) -> String {
     let frontend = idp.app("obo-example-frontend");
-    let redirect = "http://localhost:3000/redirect";
+    let redirect = "http://127.0.0.1:3000/redirect";
     let query = serde_urlencoded::to_string([
         ("client_id", frontend.client_id()),
         ("redirect_uri", redirect),

@@ -256,6 +256,8 @@ pub enum Issuer {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProviderProfile {
+    /// Entra's shapes at a plain issuer (`entra`): `roles` for applications, `scp` for users.
+    Entra,
     /// RFC 9068 JWT access tokens (`rfc9068`, the default): `client_id`, permissions in
     /// `scope`; an app token has `sub` = `client_id` (RFC 9068 §2.2).
     #[default]
@@ -272,18 +274,19 @@ pub enum ProviderProfile {
 }
 
 impl ProviderProfile {
-    /// Reads `OIDC_PROVIDER` (`rfc9068`, `okta`, `auth0`, `keycloak`; default `rfc9068`).
+    /// Reads `OIDC_PROVIDER` (`entra`, `rfc9068`, `okta`, `auth0`, `keycloak`; default `rfc9068`).
     pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
         match vars.get("OIDC_PROVIDER").map(|v| v.to_ascii_lowercase()) {
             None => Ok(ProviderProfile::Rfc9068),
             Some(v) => match v.as_str() {
+                "entra" => Ok(ProviderProfile::Entra),
                 "rfc9068" => Ok(ProviderProfile::Rfc9068),
                 "okta" => Ok(ProviderProfile::Okta),
                 "auth0" => Ok(ProviderProfile::Auth0),
                 "keycloak" => Ok(ProviderProfile::Keycloak),
                 _ => Err(ConfigError::Invalid {
                     name: "OIDC_PROVIDER",
-                    reason: format!("{v:?} is not one of rfc9068, okta, auth0, keycloak"),
+                    reason: format!("{v:?} is not one of entra, rfc9068, okta, auth0, keycloak"),
                 }),
             },
         }
@@ -397,6 +400,7 @@ impl ResourceConfig {
     pub fn placement(&self) -> Option<ProviderProfile> {
         match self.issuer {
             Issuer::Entra { .. } => None,
+            Issuer::Oidc(_) if self.provider == ProviderProfile::Entra => None,
             Issuer::Oidc(_) => Some(self.provider),
         }
     }

@@ -126,49 +126,16 @@ async fn check(State(gate): State<Gate>, mut request: Request, next: Next) -> Re
     next.run(request).await
 }
 
-fn text(principal: &Principal, claim: &str) -> Option<String> {
-    principal
-        .claims()
-        .get(claim)
-        .and_then(|v| v.as_str().map(str::to_owned))
+/// The calling client, as the authenticator's provider profile read it (`client_id`, `cid`,
+/// `azp` or `appid`: auth-layer's `Profile`, configured from `OIDC_PROVIDER`).
+fn calling_client(_profile: ProviderProfile, principal: &Principal) -> Option<String> {
+    principal.client_id().map(str::to_owned)
 }
 
-/// The calling client, by the profile's rule.
-fn calling_client(profile: ProviderProfile, principal: &Principal) -> Option<String> {
-    match profile {
-        ProviderProfile::Rfc9068 => text(principal, "client_id"),
-        ProviderProfile::Okta => text(principal, "cid"),
-        ProviderProfile::Auth0 => text(principal, "azp"),
-        ProviderProfile::Keycloak => {
-            text(principal, "azp").or_else(|| text(principal, "client_id"))
-        }
-    }
-}
-
-/// Whether the token is an application's own, by the profile's rule.
-fn is_app(profile: ProviderProfile, principal: &Principal) -> bool {
-    let sub = text(principal, "sub");
-    match profile {
-        // RFC 9068 §2.2: `sub` is the client for a token with no resource owner.
-        // https://www.rfc-editor.org/rfc/rfc9068#section-2.2
-        ProviderProfile::Rfc9068 => sub.is_some() && sub == text(principal, "client_id"),
-        // Okta: `cid` is the client; a user token carries `uid`.
-        // https://developer.okta.com/docs/api/oauth2/ (access token claims)
-        ProviderProfile::Okta => {
-            text(principal, "uid").is_none() && sub.is_some() && sub == text(principal, "cid")
-        }
-        // Auth0: `gty` = `client-credentials`, `sub` = `{client id}@clients`.
-        // https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles
-        ProviderProfile::Auth0 => {
-            text(principal, "gty").as_deref() == Some("client-credentials")
-                || sub.is_some_and(|s| s.ends_with("@clients"))
-        }
-        // Keycloak: the client's service account is the user `service-account-{client id}`.
-        // https://www.keycloak.org/docs/latest/server_admin/#_service_accounts
-        ProviderProfile::Keycloak => {
-            text(principal, "preferred_username").is_some_and(|u| u.starts_with("service-account-"))
-        }
-    }
+/// Whether the token is an application's own: the authenticator's provider profile decided it
+/// on positive evidence (auth-layer refuses a token it cannot classify).
+fn is_app(_profile: ProviderProfile, principal: &Principal) -> bool {
+    principal.kind() == auth_layer::TokenKind::App
 }
 
 /// The permissions the token carries, by the profile's rule.

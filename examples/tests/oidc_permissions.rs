@@ -3,7 +3,7 @@
 //! token, or one without the permission, is refused with 403. Token shapes follow the
 //! providers' documentation (sources in `docs/oidc-providers.md`).
 
-use auth_layer::Authenticator;
+use auth_layer::{Authenticator, Profile};
 use auth_testkit::{TokenBuilder, default_keyset};
 use axum::body::Body;
 use examples::config::Vars;
@@ -28,6 +28,7 @@ async fn upload(provider: &str, token: &str) -> (StatusCode, String) {
     let auth = Authenticator::builder()
         .issuer(ISSUER)
         .audience(API)
+        .profile(Profile::from_name(provider).expect("a built-in profile"))
         .keys(default_keyset())
         .build()
         .unwrap();
@@ -44,6 +45,11 @@ async fn upload(provider: &str, token: &str) -> (StatusCode, String) {
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// An RFC 9068 access token: `typ: at+jwt` in the header (RFC 9068 §2.1).
+fn rfc9068_token() -> TokenBuilder {
+    token().header("typ", "at+jwt")
+}
+
 /// An Entra-free token: the provider's issuer and audience, none of Entra's claims.
 fn token() -> TokenBuilder {
     let mut t = TokenBuilder::app().claim("iss", ISSUER).audience(API);
@@ -57,7 +63,7 @@ fn token() -> TokenBuilder {
 
 #[tokio::test]
 async fn rfc9068_app_token_needs_sub_equal_client_id_and_the_permission_in_scope() {
-    let app = token()
+    let app = rfc9068_token()
         .claim("client_id", "nightly-job")
         .claim("sub", "nightly-job")
         .claim("scope", "files.write")
@@ -69,20 +75,20 @@ async fn rfc9068_app_token_needs_sub_equal_client_id_and_the_permission_in_scope
             "File uploaded successfully by Service: nightly-job".to_owned()
         )
     );
-    let user = token()
+    let user = rfc9068_token()
         .claim("client_id", "web-app")
         .claim("sub", "alice")
         .claim("scope", "files.write")
         .sign();
     assert_eq!(upload("rfc9068", &user).await.0, StatusCode::FORBIDDEN);
-    let without = token()
+    let without = rfc9068_token()
         .claim("client_id", "nightly-job")
         .claim("sub", "nightly-job")
         .claim("scope", "files.read")
         .sign();
     assert_eq!(upload("rfc9068", &without).await.0, StatusCode::FORBIDDEN);
     // An Entra-shaped role is not an RFC 9068 permission.
-    let role = token()
+    let role = rfc9068_token()
         .claim("client_id", "nightly-job")
         .claim("sub", "nightly-job")
         .claim("roles", json!(["files.write"]))
@@ -194,7 +200,7 @@ async fn grpc_create_needs_required_permissions_in_a_users_scope_under_oidc_issu
     let channel = grpc::connect(&running.url()).await.unwrap();
     // An RFC 9068 user token (`sub` is the user, not the client).
     let user = |scope: &str| {
-        token()
+        rfc9068_token()
             .claim("client_id", "web-app")
             .claim("sub", "alice")
             .claim("scope", scope)

@@ -15,7 +15,7 @@ async fn the_tour_passes_every_step() {
     assert!(report.steps.len() >= 17, "{text}");
     // The trace shows claims, never a token.
     assert!(!text.contains("eyJ"), "a token was printed:\n{text}");
-    assert!(text.contains("AADSTS50013"), "{text}");
+    assert!(text.contains("AADSTS500131"), "{text}");
     // The seed's answers, as the seed's services give them.
     assert!(
         text.contains("Successfully chained identity to Shared API!"),

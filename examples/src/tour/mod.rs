@@ -660,7 +660,7 @@ impl Tour<'_> {
         // OBO with a token addressed to another API.
         let Ok(tokens) = read_only else {
             return self.check(
-                "On-Behalf-Of with a token for another API → AADSTS50013",
+                "On-Behalf-Of with a token for another API → AADSTS500131",
                 Err("no token for auth-code-api (see above)".to_owned()),
             );
         };
@@ -701,20 +701,20 @@ impl Tour<'_> {
                         server.and_then(|s| s.status()).unwrap_or_default(),
                         line
                     ));
-                    if err.aadsts_codes().contains(&50013) {
+                    if err.aadsts_codes().contains(&500131) {
                         Ok(format!(
-                            "{} AADSTS50013",
+                            "{} AADSTS500131",
                             server.map(|s| s.error()).unwrap_or_default()
                         ))
                     } else {
-                        Err(format!("expected AADSTS50013, got: {err}"))
+                        Err(format!("expected AADSTS500131, got: {err}"))
                     }
                 }
             }
         }
         .await;
         self.check(
-            "On-Behalf-Of with a token addressed to another API → AADSTS50013",
+            "On-Behalf-Of with a token addressed to another API → AADSTS500131",
             outcome,
         );
     }
