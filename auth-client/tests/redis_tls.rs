@@ -127,6 +127,7 @@ impl TlsRedis {
                 std::thread::sleep(Duration::from_millis(20));
             }
             let _ = child.kill();
+            let _ = child.wait();
         }
         panic!("redis-server with TLS did not start");
     }
