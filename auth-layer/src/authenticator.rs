@@ -549,6 +549,17 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// The layers built on this authenticator protect a gRPC service (tonic's
+    /// `Server::builder().layer(…)`): a request with `content-type: application/grpc*` is then
+    /// refused gRPC-style — HTTP 200, trailers-only, `grpc-status` 16 (`Unauthenticated`) or 7
+    /// (`PermissionDenied`) with the `www-authenticate` challenge — which is what a gRPC client
+    /// reads. Without it (REST services, the default) every refusal is an RFC 6750 HTTP status,
+    /// whatever the request's `content-type`. The tonic `AuthInterceptor` is always gRPC.
+    pub fn grpc_service(mut self) -> Self {
+        self.challenge.grpc_service = true;
+        self
+    }
+
     /// Refusals carry an RFC 9457 `application/problem+json` body (default: empty).
     pub fn problem_json(mut self) -> Self {
         self.challenge.body = BodyStyle::ProblemJson;

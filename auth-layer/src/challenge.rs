@@ -177,6 +177,12 @@ pub struct Challenge {
     pub resource_metadata: Option<String>,
     /// The response body.
     pub body: BodyStyle,
+    /// Whether the service is a gRPC service: only then is a request whose `content-type` is
+    /// `application/grpc*` refused gRPC-style (HTTP 200 with `grpc-status` 16 / 7 in a
+    /// trailers-only response). A REST service never answers that way, whatever the request
+    /// claims to be. Set with
+    /// [`AuthenticatorBuilder::grpc_service`](crate::AuthenticatorBuilder::grpc_service).
+    pub grpc_service: bool,
 }
 
 /// The body of a refusal.

@@ -505,8 +505,27 @@ async fn problem_json_bodies_are_opt_in() {
 }
 
 #[tokio::test]
-async fn grpc_requests_get_trailers_only_statuses_not_bare_401s() {
+async fn a_rest_service_never_answers_grpc_style_whatever_the_content_type() {
     let auth = authenticator();
+    let mut req = request("POST", "/create-case", &[]);
+    req.headers_mut()
+        .insert("content-type", "application/grpc".parse().unwrap());
+    let res = send(&app(&auth), req).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers().get("grpc-status").is_none());
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+}
+
+#[tokio::test]
+async fn grpc_requests_get_trailers_only_statuses_not_bare_401s() {
+    let auth = Authenticator::builder()
+        .tenant_id(TENANT_ID)
+        .client_id(API_CLIENT_ID)
+        .keys(default_keyset())
+        .no_verified_token_cache()
+        .grpc_service()
+        .build()
+        .unwrap();
     let mut req = request("POST", "/create-case", &[]);
     req.headers_mut()
         .insert("content-type", "application/grpc+proto".parse().unwrap());

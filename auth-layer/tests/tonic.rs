@@ -154,6 +154,7 @@ fn authenticator() -> Authenticator {
         .tenant_id(ids::TENANT_ID)
         .client_id(ids::API_CLIENT_ID)
         .keys(default_keyset())
+        .grpc_service()
         .build()
         .expect("test authenticator configuration is valid")
 }

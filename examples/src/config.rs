@@ -453,6 +453,14 @@ impl ResourceConfig {
         crate::ops::spawn_key_loader(&auth);
         Ok(auth)
     }
+
+    /// As [`authenticator`](Self::authenticator), for a gRPC service: refusals of gRPC
+    /// requests are gRPC statuses (`AuthenticatorBuilder::grpc_service`).
+    pub async fn grpc_authenticator(&self) -> Result<Authenticator, ConfigError> {
+        let auth = self.authenticator_builder()?.grpc_service().build()?;
+        crate::ops::spawn_key_loader(&auth);
+        Ok(auth)
+    }
 }
 
 /// How a confidential client proves who it is.

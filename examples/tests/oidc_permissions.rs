@@ -190,6 +190,7 @@ async fn grpc_create_needs_required_permissions_in_a_users_scope_under_oidc_issu
     let auth = Authenticator::builder()
         .issuer(ISSUER)
         .audience(API)
+        .grpc_service()
         .keys(default_keyset())
         .build()
         .unwrap();

@@ -58,7 +58,9 @@ where
             tracing::debug!(status = %err.status(), reason = %err, "request refused");
             AuthorizeFuture::refused(err.to_response(auth.challenge(), grpc))
         };
-        let grpc = is_grpc(req.headers());
+        // gRPC-style refusals only on a gRPC service: a REST request that merely sends
+        // `content-type: application/grpc` gets the plain RFC 6750 answer.
+        let grpc = self.auth.challenge().grpc_service && is_grpc(req.headers());
 
         // Validated already by an earlier layer of the same authenticator. A principal another
         // authenticator made (another tenant set, audience or profile) is not trusted: the

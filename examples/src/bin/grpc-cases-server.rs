@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
     examples::init_logging();
     let result = async {
         let config = service::Config::from_env()?;
-        let auth = config.resource.authenticator().await?;
+        let auth = config.resource.grpc_authenticator().await?;
         let listener = examples::server::bind(config.listen).await?;
         tracing::info!(app = service::NAME, "gRPC on http://{}", config.listen);
         let routes = service::routes_for(&auth, &config.resource);

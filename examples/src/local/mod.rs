@@ -156,7 +156,7 @@ impl Local {
         let frontend = spawn(listener, obo_frontend::router(&config, bound)?);
 
         let grpc_auth = resource(&idp, auth_code_api::NAME, "api://backend-api-id")
-            .authenticator()
+            .grpc_authenticator()
             .await?;
         let grpc = grpc::spawn(bind(any).await?, &grpc_auth);
 
