@@ -274,10 +274,10 @@ fn entra_client(claims: &Claims) -> Result<ClientClaim, ValidationError> {
 
 /// `idtyp` when present (an optional claim:
 /// https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference);
-/// else `scp` ⇒ delegated; else `oid == sub` ⇒ app-only, the test Microsoft documents for
-/// app-only tokens ("Validate the subject": "if ... the `oid` and `sub` are the same, the
-/// token was issued to an application",
-/// https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens); else unclassified.
+/// else `scp` ⇒ delegated; else `oid == sub` ⇒ app-only, the test Microsoft documents for a
+/// protected web API that wants "only daemon apps" (`bool isAppOnlyToken = oid == sub;` in
+/// https://learn.microsoft.com/en-us/entra/identity-platform/scenario-protected-web-api-verification-scope-app-roles);
+/// else unclassified.
 fn entra_kind(claims: &Claims) -> Result<TokenKind, ValidationError> {
     match claims.idtyp() {
         Some("app") => return Ok(TokenKind::App),

@@ -342,6 +342,21 @@ impl fmt::Debug for Validator {
 ///
 /// Defaults: RS256 only, 60 s leeway, 32 KiB token cap, `typ` absent / `JWT` / `at+jwt`,
 /// the public-cloud hosts, the system clock.
+/// The v1 issuer base of an Entra cloud whose v1 issuer host is not `sts.windows.net`:
+/// Microsoft Azure operated by 21Vianet issues v1 tokens as `https://sts.chinacloudapi.cn/{tid}/`
+/// (its v2 issuer is `https://login.partner.microsoftonline.cn/{tid}/v2.0`;
+/// https://learn.microsoft.com/en-us/entra/identity-platform/authentication-national-cloud and
+/// https://learn.microsoft.com/en-us/answers/questions/1190472). US Government's v1 issuer is
+/// `sts.windows.net`, as the public cloud's.
+fn v1_issuer_base_of(instance: &str) -> Option<&'static str> {
+    match instance {
+        "https://login.chinacloudapi.cn" | "https://login.partner.microsoftonline.cn" => {
+            Some("https://sts.chinacloudapi.cn")
+        }
+        _ => None,
+    }
+}
+
 #[must_use]
 pub struct ValidatorBuilder {
     tenants: Vec<String>,
@@ -349,6 +364,7 @@ pub struct ValidatorBuilder {
     tenant_filter: Option<TenantFilter>,
     instance: String,
     v1_issuer_base: String,
+    v1_issuer_base_set: bool,
     issuers: Vec<String>,
     client_id: Option<String>,
     audiences: Vec<String>,
@@ -370,6 +386,7 @@ impl Default for ValidatorBuilder {
             tenant_filter: None,
             instance: DEFAULT_INSTANCE.to_owned(),
             v1_issuer_base: DEFAULT_V1_ISSUER_BASE.to_owned(),
+            v1_issuer_base_set: false,
             issuers: Vec::new(),
             client_id: None,
             audiences: Vec::new(),
@@ -445,13 +462,17 @@ impl ValidatorBuilder {
         }
     }
 
-    /// The v1 issuer base, default `https://sts.windows.net` (sovereign clouds and the emulator
-    /// differ).
+    /// The v1 issuer base. Default: derived from the [`instance`](Self::instance) for the
+    /// clouds whose v1 issuer host differs — `https://sts.chinacloudapi.cn` for Microsoft Azure
+    /// operated by 21Vianet (`login.chinacloudapi.cn`, `login.partner.microsoftonline.cn`) —
+    /// else `https://sts.windows.net` (the public cloud and US Government). Set it for anything
+    /// else (the emulator).
     pub fn v1_issuer_base(mut self, base: impl Into<String>) -> Self {
         let base = base.into();
         match normalise_base_url(&base) {
             Some(b) => {
                 self.v1_issuer_base = b;
+                self.v1_issuer_base_set = true;
                 self
             }
             None => self.fail(BuildError::InvalidUrl(base)),
@@ -625,8 +646,12 @@ impl ValidatorBuilder {
         Ok(Validator {
             inner: Arc::new(Config {
                 tenants,
+                v1_issuer_base: if self.v1_issuer_base_set {
+                    self.v1_issuer_base
+                } else {
+                    v1_issuer_base_of(&self.instance).map_or(self.v1_issuer_base, str::to_owned)
+                },
                 instance: self.instance,
-                v1_issuer_base: self.v1_issuer_base,
                 issuers: self.issuers,
                 client_id: self.client_id,
                 audiences: self.audiences,

@@ -1067,3 +1067,52 @@ fn id_token_mode_accepts_id_tokens_and_nothing_else_changes() {
         ValidationError::Expired { .. }
     ));
 }
+
+#[test]
+fn china_clouds_v1_issuer_is_derived_from_its_instance() {
+    for instance in [
+        "https://login.chinacloudapi.cn",
+        "https://login.partner.microsoftonline.cn/",
+    ] {
+        let v = Validator::builder()
+            .instance(instance)
+            .tenant_id(TENANT_ID)
+            .client_id(API_CLIENT_ID)
+            .audience(API_APP_ID_URI)
+            .build()
+            .unwrap();
+        assert_eq!(
+            v.v1_issuer(TENANT_ID),
+            format!("https://sts.chinacloudapi.cn/{TENANT_ID}/")
+        );
+        let token = TokenBuilder::delegated()
+            .v1()
+            .claim("iss", format!("https://sts.chinacloudapi.cn/{TENANT_ID}/"))
+            .sign();
+        let keys = keyset(&[&TestKey::rsa_a()]);
+        let result = v.validate(&token, &keys);
+        assert!(result.is_ok(), "{instance}: {result:?}");
+    }
+    // US Government keeps sts.windows.net; an explicit base always wins.
+    let gov = Validator::builder()
+        .instance("https://login.microsoftonline.us")
+        .tenant_id(TENANT_ID)
+        .client_id(API_CLIENT_ID)
+        .build()
+        .unwrap();
+    assert_eq!(
+        gov.v1_issuer(TENANT_ID),
+        format!("https://sts.windows.net/{TENANT_ID}/")
+    );
+    let explicit = Validator::builder()
+        .v1_issuer_base("https://sts.example.test")
+        .instance("https://login.chinacloudapi.cn")
+        .tenant_id(TENANT_ID)
+        .client_id(API_CLIENT_ID)
+        .build()
+        .unwrap();
+    assert_eq!(
+        explicit.v1_issuer(TENANT_ID),
+        format!("https://sts.example.test/{TENANT_ID}/")
+    );
+}
