@@ -58,7 +58,8 @@ impl Config {
     pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
         Ok(Config {
             listen: vars.listen_addr("127.0.0.1:8080")?,
-            client: ClientConfig::from_vars(vars)?,
+            // `BACKEND_API_RESOURCE`: the API's RFC 8707 resource indicator (OIDC_ISSUER only).
+            client: ClientConfig::from_vars(vars)?.resource_from(vars, "BACKEND_API_RESOURCE")?,
             redirect_uri: vars.get("REDIRECT_URI"),
             backend_api_url: vars.url("BACKEND_API_URL", "http://127.0.0.1:8081")?,
             backend_api_scope: vars.or("BACKEND_API_SCOPE", "api://backend-api-id/Case.Create"),

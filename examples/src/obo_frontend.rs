@@ -61,7 +61,9 @@ impl Config {
     pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
         Ok(Config {
             listen: vars.listen_addr("127.0.0.1:3000")?,
-            client: ClientConfig::from_vars(vars)?,
+            // `INTERNAL_API_RESOURCE`: the middle tier's RFC 8707 resource indicator (OIDC_ISSUER
+            // only).
+            client: ClientConfig::from_vars(vars)?.resource_from(vars, "INTERNAL_API_RESOURCE")?,
             redirect_uri: vars.get("REDIRECT_URI"),
             internal_api_url: vars.url("INTERNAL_API_URL", "http://127.0.0.1:3001")?,
             internal_api_scope: vars.or(
