@@ -276,7 +276,7 @@ fn entra_client(claims: &Claims) -> Result<ClientClaim, ValidationError> {
 /// https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference);
 /// else `scp` ⇒ delegated; else `oid == sub` ⇒ app-only, the test Microsoft documents for a
 /// protected web API that wants "only daemon apps" (`bool isAppOnlyToken = oid == sub;` in
-/// https://learn.microsoft.com/en-us/entra/identity-platform/scenario-protected-web-api-verification-scope-app-roles);
+/// <https://learn.microsoft.com/en-us/entra/identity-platform/scenario-protected-web-api-verification-scope-app-roles>);
 /// else unclassified.
 fn entra_kind(claims: &Claims) -> Result<TokenKind, ValidationError> {
     match claims.idtyp() {

@@ -337,16 +337,11 @@ impl fmt::Debug for Validator {
     }
 }
 
-/// Configures a [`Validator`], reqwest-style: consuming `#[must_use]` setters; invalid input is
-/// remembered and reported once by [`ValidatorBuilder::build`].
-///
-/// Defaults: RS256 only, 60 s leeway, 32 KiB token cap, `typ` absent / `JWT` / `at+jwt`,
-/// the public-cloud hosts, the system clock.
 /// The v1 issuer base of an Entra cloud whose v1 issuer host is not `sts.windows.net`:
 /// Microsoft Azure operated by 21Vianet issues v1 tokens as `https://sts.chinacloudapi.cn/{tid}/`
 /// (its v2 issuer is `https://login.partner.microsoftonline.cn/{tid}/v2.0`;
-/// https://learn.microsoft.com/en-us/entra/identity-platform/authentication-national-cloud and
-/// https://learn.microsoft.com/en-us/answers/questions/1190472). US Government's v1 issuer is
+/// <https://learn.microsoft.com/en-us/entra/identity-platform/authentication-national-cloud> and
+/// <https://learn.microsoft.com/en-us/answers/questions/1190472>). US Government's v1 issuer is
 /// `sts.windows.net`, as the public cloud's.
 fn v1_issuer_base_of(instance: &str) -> Option<&'static str> {
     match instance {
@@ -357,6 +352,11 @@ fn v1_issuer_base_of(instance: &str) -> Option<&'static str> {
     }
 }
 
+/// Configures a [`Validator`], reqwest-style: consuming `#[must_use]` setters; invalid input is
+/// remembered and reported once by [`ValidatorBuilder::build`].
+///
+/// Defaults: RS256 only, 60 s leeway, 32 KiB token cap, `typ` absent / `JWT` / `at+jwt`,
+/// the public-cloud hosts, the system clock.
 #[must_use]
 pub struct ValidatorBuilder {
     tenants: Vec<String>,

@@ -1089,7 +1089,7 @@ fn china_clouds_v1_issuer_is_derived_from_its_instance() {
             .v1()
             .claim("iss", format!("https://sts.chinacloudapi.cn/{TENANT_ID}/"))
             .sign();
-        let keys = keyset(&[&TestKey::rsa_a()]);
+        let keys = keyset(&[TestKey::rsa_a()]);
         let result = v.validate(&token, &keys);
         assert!(result.is_ok(), "{instance}: {result:?}");
     }
