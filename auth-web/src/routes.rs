@@ -1,7 +1,7 @@
 //! The sign-in routes of [`WebAuth::routes`]: `/login`, the redirect URI's path, `/logout`,
 //! and optionally Entra's front-channel logout URL.
 
-use auth_client::{AuthorizationRequest, AuthorizationResponse, Error};
+use auth_client::{AuthorizationRequest, AuthorizationResponse};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, Query};
@@ -165,31 +165,6 @@ async fn login(
     Redirect::to(&start.url).into_response()
 }
 
-/// A short, user-safe summary of a sign-in error: the OAuth error and AADSTS codes.
-fn summary(err: &Error) -> String {
-    match err.server_error() {
-        Some(server) => {
-            let codes: Vec<String> = server
-                .aadsts_codes()
-                .iter()
-                .map(|c| format!("AADSTS{c}"))
-                .collect();
-            if codes.is_empty() {
-                server.error().to_owned()
-            } else {
-                format!("{} ({})", server.error(), codes.join(", "))
-            }
-        }
-        None => match err {
-            Error::StateMismatch => "the state does not match this session".to_owned(),
-            Error::NonceMismatch => "the ID token's nonce does not match".to_owned(),
-            Error::MissingCode => "the callback has no code".to_owned(),
-            _ if err.is_transient() => "the identity provider is unavailable".to_owned(),
-            _ => "the identity provider's answer was not usable".to_owned(),
-        },
-    }
-}
-
 fn sign_in_failed(text: &str) -> Response {
     page(StatusCode::BAD_REQUEST, "Sign-in failed", text)
 }
@@ -230,7 +205,7 @@ async fn callback(Extension(auth): Extension<WebAuth>, session: Session, uri: Ur
         Ok(tokens) => tokens,
         Err(err) => {
             tracing::warn!(error = %err, "auth-web: sign-in failed");
-            return sign_in_failed(&format!("The sign-in did not complete: {}.", summary(&err)));
+            return sign_in_failed(&format!("The sign-in did not complete: {}.", err.summary()));
         }
     };
     let Some(id_token) = tokens.id_token else {

@@ -138,7 +138,7 @@ pub(crate) fn token_refused(app: &WebApp, err: TokenError) -> Response {
     }
     let summary = err
         .provider_error()
-        .map_or_else(|| err.to_string(), crate::web::error_summary);
+        .map_or_else(|| err.to_string(), auth_client::Error::summary);
     let body = crate::html::result_box(false, "No token for the API", &summary);
     app.core.page(err.status(), "Please try again", &body)
 }

@@ -32,7 +32,6 @@ use crate::access_log::AccessLog;
 use crate::config::{ClientConfig, ConfigError, ResourceConfig, Vars};
 use crate::permissions::{self, Caller};
 use crate::trace::{Trace, excerpt};
-use crate::web::error_summary;
 
 /// The API's name (and the emulator's app registration).
 pub const NAME: &str = "obo-example-internal-api";
@@ -171,7 +170,7 @@ async fn exchange(
             Ok(token_b)
         }
         Err(err) => {
-            hop.finish(format!("refused: {}", error_summary(&err)));
+            hop.finish(format!("refused: {}", err.summary()));
             tracing::warn!(service = NAME, error = %err, "On-Behalf-Of exchange failed");
             Err(OboRejection::from_error(err, &state.client).into_response())
         }

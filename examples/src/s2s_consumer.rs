@@ -10,7 +10,6 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 
 use crate::config::{ClientConfig, ConfigError, Vars};
 use crate::trace::{Trace, excerpt};
-use crate::web::error_summary;
 
 /// The daemon's name (and the emulator's app registration).
 pub const NAME: &str = "s2s-example-consumer";
@@ -131,7 +130,7 @@ impl Consumer {
         let token = match self.client.acquire_token_for_client(&[&self.scope]).await {
             Ok(token) => token,
             Err(err) => {
-                hop.finish(format!("refused: {}", error_summary(&err)));
+                hop.finish(format!("refused: {}", err.summary()));
                 tracing::error!(app = %self.name, error = %err, "no token");
                 return Err(ConsumerError::Token(err));
             }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use auth_client::{AccessToken, Error};
+use auth_client::AccessToken;
 use auth_web::{BoundedMemoryStore, RedisSessionStore, SignedIn, WebAuth};
 use axum::Router;
 use axum::handler::Handler;
@@ -229,30 +229,5 @@ impl WebCore {
         let body = response.text().await.unwrap_or_default();
         hop.finish(format!("{} {}", status.as_u16(), excerpt(&body)));
         Some(ApiAnswer { status, body })
-    }
-}
-
-/// A short, user-safe summary of a token-acquisition error: the OAuth error and AADSTS codes.
-pub(crate) fn error_summary(err: &Error) -> String {
-    match err.server_error() {
-        Some(server) => {
-            let codes: Vec<String> = server
-                .aadsts_codes()
-                .iter()
-                .map(|c| format!("AADSTS{c}"))
-                .collect();
-            if codes.is_empty() {
-                server.error().to_owned()
-            } else {
-                format!("{} ({})", server.error(), codes.join(", "))
-            }
-        }
-        None => match err {
-            Error::StateMismatch => "the state does not match this session".to_owned(),
-            Error::NonceMismatch => "the ID token's nonce does not match".to_owned(),
-            Error::MissingCode => "the callback has no code".to_owned(),
-            _ if err.is_transient() => "the identity provider is unavailable".to_owned(),
-            _ => "the identity provider's answer was not usable".to_owned(),
-        },
     }
 }
