@@ -226,13 +226,13 @@ impl Authenticator {
         let keys = match inner.jwks.keys_now() {
             KeysNow::Ready(keys) => keys,
             KeysNow::Loading(pending) => return Attempt::Loading(pending),
-            KeysNow::Unavailable => return Attempt::Done(Err(ValidationError::KeysUnavailable)),
+            KeysNow::Unavailable => return done(Err(ValidationError::KeysUnavailable), false),
         };
         if let Some(cache) = &inner.verified
             && let Some(principal) = cache.get(token, &inner.validator, &keys)
         {
             inner.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return Attempt::Done(Ok(principal));
+            return done(Ok(principal), true);
         }
         inner.full_validations.fetch_add(1, Ordering::Relaxed);
         match inner.validator.validate(token, &keys) {
@@ -241,15 +241,15 @@ impl Authenticator {
                 if let Some(cache) = &inner.verified {
                     cache.insert(token, &principal, &keys);
                 }
-                Attempt::Done(Ok(principal))
+                done(Ok(principal), false)
             }
             Err(ValidationError::UnknownKey) if refresh => {
                 match inner.jwks.begin_refresh_for_unknown_kid(&keys) {
                     Some(pending) => Attempt::Refreshing(pending),
-                    None => Attempt::Done(Err(ValidationError::UnknownKey)),
+                    None => done(Err(ValidationError::UnknownKey), false),
                 }
             }
-            Err(error) => Attempt::Done(Err(error)),
+            Err(error) => done(Err(error), false),
         }
     }
 
@@ -692,6 +692,13 @@ impl fmt::Debug for AuthenticatorBuilder {
             .field("instance", &self.instance)
             .finish_non_exhaustive()
     }
+}
+
+/// A final answer of [`Authenticator::attempt`], recorded (feature `metrics`).
+#[inline]
+fn done(outcome: Result<Principal, ValidationError>, cached: bool) -> Attempt {
+    crate::metrics::validation(&outcome, cached);
+    Attempt::Done(outcome)
 }
 
 impl Authenticator {

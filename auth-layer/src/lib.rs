@@ -51,6 +51,7 @@ mod json;
 pub mod jwks;
 mod jws;
 mod key_set;
+mod metrics;
 mod principal;
 mod profile;
 mod protected_resource;

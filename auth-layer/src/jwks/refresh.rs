@@ -562,6 +562,7 @@ impl Refresher {
                 st.next_refresh_at = now + interval;
                 drop(st);
                 self.counters.succeeded.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::key_fetch(true);
                 tracing::info!(
                     url = %url,
                     keys = count,
@@ -581,6 +582,7 @@ impl Refresher {
                 st.next_refresh_at = st.next_refresh_at.min(now + retry);
                 drop(st);
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::key_fetch(false);
                 let staleness = self.staleness(now).map(|s| s.as_secs());
                 tracing::warn!(
                     error = %error,
