@@ -80,6 +80,7 @@ fuzz_target!(|input: Input| {
         } else {
             BodyStyle::Empty
         },
+        grpc_service: false,
     };
     check_challenge(&err, &challenge);
 
