@@ -97,6 +97,7 @@ mod random;
 mod redact;
 #[cfg(feature = "redis")]
 mod redis_cache;
+mod summary;
 mod token;
 mod transport;
 
