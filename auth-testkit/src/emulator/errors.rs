@@ -142,15 +142,7 @@ pub(crate) fn new_guid() -> String {
     let mut b = random_bytes::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    auth_layer::authority::Guid::from_bytes(b).to_string()
 }
 
 /// `N` random bytes from the system generator (zeros if it fails, which it does not).
