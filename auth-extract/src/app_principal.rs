@@ -1,20 +1,17 @@
 //! [`AppPrincipal`]: an application calling as itself with an app-only token.
 
-use auth_layer::{Authenticator, Claims, Principal, Require, Strs, TokenKind};
-use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use http::request::Parts;
+use auth_layer::{Principal, Require, Strs};
 
-use crate::rejection::AuthRejection;
-use crate::resolve;
+use crate::resolve::principal_of_kind;
 
 /// An application calls as itself, no user present (client credentials flow,
 /// service-to-service): a valid *app-only* token, whose permissions are `roles`.
 ///
 /// Found like [`DelegatedUser`](crate::DelegatedUser): from the request's extensions when an
 /// authentication layer ran, otherwise by validating the bearer token with the
-/// [`Authenticator`] of the router's state (once per request).
+/// [`Authenticator`](auth_layer::Authenticator) of the router's state (once per request).
 ///
-/// Refusals ([`AuthRejection`]): no token 401, malformed request 400, invalid token 401
+/// Refusals ([`AuthRejection`](crate::AuthRejection)): no token 401, malformed request 400, invalid token 401
 /// `invalid_token`, and a delegated token 403 `insufficient_scope` ("this route needs an
 /// app-only token"). `Option<AppPrincipal>`: `None` without credentials, the same refusals
 /// otherwise.
@@ -90,73 +87,6 @@ impl AppPrincipal {
     pub fn has_role(&self, role: &str) -> bool {
         self.principal.has_role(role)
     }
-
-    /// The validated principal.
-    pub fn principal(&self) -> &Principal {
-        &self.principal
-    }
-
-    /// Every claim of the token.
-    pub fn claims(&self) -> &Claims {
-        self.principal.claims()
-    }
-
-    /// The validated principal, by value.
-    pub fn into_principal(self) -> Principal {
-        self.principal
-    }
 }
 
-impl TryFrom<Principal> for AppPrincipal {
-    /// A delegated principal, given back.
-    type Error = Principal;
-
-    /// The application of an app-only principal.
-    fn try_from(principal: Principal) -> Result<Self, Principal> {
-        match principal.kind() {
-            TokenKind::App => Ok(Self { principal }),
-            TokenKind::Delegated => Err(principal),
-        }
-    }
-}
-
-impl<S> FromRequestParts<S> for AppPrincipal
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let principal = resolve::required(parts, state).await?;
-        from_principal(principal, state)
-    }
-}
-
-impl<S> OptionalFromRequestParts<S> for AppPrincipal
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match resolve::optional(parts, state).await? {
-            Some(principal) => from_principal(principal, state).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-fn from_principal<S>(principal: Principal, state: &S) -> Result<AppPrincipal, AuthRejection>
-where
-    Authenticator: FromRef<S>,
-{
-    Require::application()
-        .check(&principal)
-        .map_err(|e| resolve::refuse(state, e))?;
-    Ok(AppPrincipal { principal })
-}
+principal_of_kind!(AppPrincipal, TokenKind::App, Require::application);

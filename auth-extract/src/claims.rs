@@ -3,18 +3,16 @@
 use std::ops::{Deref, DerefMut};
 
 use auth_layer::{Authenticator, Principal};
-use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::rejection::{ClaimsMismatch, ClaimsRejection};
-use crate::resolve;
+use crate::resolve::{FromPrincipal, from_request_parts};
 
 /// The claims of the caller's validated token (either kind), deserialized into `T`: for custom
 /// or optional claims that the typed accessors of [`auth_layer::Claims`] do not cover.
 ///
 /// Found like the other extractors (from the request's extensions, or validated once with the
-/// [`Authenticator`] of the router's state). Deserialized on every extraction; keep `T` small.
+/// [`Authenticator`](auth_layer::Authenticator) of the router's state). Deserialized on every extraction; keep `T` small.
 ///
 /// Refusals ([`ClaimsRejection`]): no token 401, malformed request 400, invalid token 401
 /// `invalid_token`; a valid token whose claims do not fit `T` (a required claim is absent or
@@ -82,46 +80,15 @@ impl<T> DerefMut for Claims<T> {
     }
 }
 
-impl<T, S> FromRequestParts<S> for Claims<T>
-where
-    T: DeserializeOwned,
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
+impl<T: DeserializeOwned> FromPrincipal for Claims<T> {
     type Rejection = ClaimsRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let principal = resolve::required(parts, state).await?;
-        deserialize(&principal, state)
+    fn from_principal(principal: Principal, auth: &Authenticator) -> Result<Self, ClaimsRejection> {
+        principal.deserialize::<T>().map(Claims).map_err(|err| {
+            let challenge = auth.challenge().clone();
+            ClaimsRejection::Mismatch(ClaimsMismatch::new(&err, challenge))
+        })
     }
 }
 
-impl<T, S> OptionalFromRequestParts<S> for Claims<T>
-where
-    T: DeserializeOwned,
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ClaimsRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match resolve::optional(parts, state).await? {
-            Some(principal) => deserialize(&principal, state).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-fn deserialize<T, S>(principal: &Principal, state: &S) -> Result<Claims<T>, ClaimsRejection>
-where
-    T: DeserializeOwned,
-    Authenticator: FromRef<S>,
-{
-    principal.deserialize::<T>().map(Claims).map_err(|err| {
-        let challenge = Authenticator::from_ref(state).challenge().clone();
-        ClaimsRejection::Mismatch(ClaimsMismatch::new(&err, challenge))
-    })
-}
+from_request_parts!(Claims<T: DeserializeOwned> => ClaimsRejection);

@@ -1,21 +1,18 @@
 //! [`DelegatedUser`]: the signed-in user behind a delegated token.
 
-use auth_layer::{Authenticator, Claims, Principal, Require, Scopes, Strs, TokenKind};
-use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use http::request::Parts;
+use auth_layer::{Principal, Require, Scopes, Strs};
 
-use crate::rejection::AuthRejection;
-use crate::resolve;
+use crate::resolve::principal_of_kind;
 
 /// A user signed in and a client application calls for them (authorization code flow or
 /// On-Behalf-Of): a valid *delegated* token (`scp`).
 ///
 /// As an extractor it takes the [`Principal`] an authentication layer put into the request's
 /// extensions, or, when no layer ran, validates the bearer token with the
-/// [`Authenticator`] of the router's state (`Authenticator: FromRef<S>`) and stores the
+/// [`Authenticator`](auth_layer::Authenticator) of the router's state (`Authenticator: FromRef<S>`) and stores the
 /// [`Principal`] there, so the other extractors of the request do not validate it again.
 ///
-/// Refusals ([`AuthRejection`]): no token 401, malformed request 400, invalid token 401
+/// Refusals ([`AuthRejection`](crate::AuthRejection)): no token 401, malformed request 400, invalid token 401
 /// `invalid_token`, and an app-only token 403 `insufficient_scope` ("this route needs a
 /// token issued to a signed-in user").
 ///
@@ -115,73 +112,6 @@ impl DelegatedUser {
     pub fn client_id(&self) -> Option<&str> {
         self.principal.client_id()
     }
-
-    /// The validated principal.
-    pub fn principal(&self) -> &Principal {
-        &self.principal
-    }
-
-    /// Every claim of the token.
-    pub fn claims(&self) -> &Claims {
-        self.principal.claims()
-    }
-
-    /// The validated principal, by value.
-    pub fn into_principal(self) -> Principal {
-        self.principal
-    }
 }
 
-impl TryFrom<Principal> for DelegatedUser {
-    /// An app-only principal, given back.
-    type Error = Principal;
-
-    /// The user of a delegated principal.
-    fn try_from(principal: Principal) -> Result<Self, Principal> {
-        match principal.kind() {
-            TokenKind::Delegated => Ok(Self { principal }),
-            TokenKind::App => Err(principal),
-        }
-    }
-}
-
-impl<S> FromRequestParts<S> for DelegatedUser
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let principal = resolve::required(parts, state).await?;
-        from_principal(principal, state)
-    }
-}
-
-impl<S> OptionalFromRequestParts<S> for DelegatedUser
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match resolve::optional(parts, state).await? {
-            Some(principal) => from_principal(principal, state).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-fn from_principal<S>(principal: Principal, state: &S) -> Result<DelegatedUser, AuthRejection>
-where
-    Authenticator: FromRef<S>,
-{
-    Require::user()
-        .check(&principal)
-        .map_err(|e| resolve::refuse(state, e))?;
-    Ok(DelegatedUser { principal })
-}
+principal_of_kind!(DelegatedUser, TokenKind::Delegated, Require::user);
