@@ -9,15 +9,18 @@ use crate::resolve::principal_of_kind;
 ///
 /// Found like [`DelegatedUser`](crate::DelegatedUser): from the request's extensions when an
 /// authentication layer ran, otherwise by validating the bearer token with the
-/// [`Authenticator`](auth_layer::Authenticator) of the router's state (once per request).
+/// [`Authenticator`] of the router's state (once per request).
 ///
-/// Refusals ([`AuthRejection`](crate::AuthRejection)): no token 401, malformed request 400, invalid token 401
+/// Refusals ([`AuthRejection`]): no token 401, malformed request 400, invalid token 401
 /// `invalid_token`, and a delegated token 403 `insufficient_scope` ("this route needs an
 /// app-only token"). `Option<AppPrincipal>`: `None` without credentials, the same refusals
 /// otherwise.
 ///
 /// Authorize calling applications by [`roles`](Self::roles) (application permissions granted
 /// by an admin), or by [`client_id`](Self::client_id) against an allow-list.
+///
+/// [`Authenticator`]: auth_layer::Authenticator
+/// [`AuthRejection`]: crate::AuthRejection
 ///
 /// ```
 /// use auth_extract::AppPrincipal;
@@ -69,12 +72,12 @@ impl AppPrincipal {
     }
 
     /// `oid`: the object id of the calling application's service principal in this tenant.
-    pub fn oid(&self) -> Option<&str> {
+    pub fn object_id(&self) -> Option<&str> {
         self.principal.object_id()
     }
 
     /// `tid`: the tenant that issued the token.
-    pub fn tid(&self) -> Option<&str> {
+    pub fn tenant_id(&self) -> Option<&str> {
         self.principal.tenant_id()
     }
 

@@ -9,10 +9,10 @@ use crate::resolve::principal_of_kind;
 ///
 /// As an extractor it takes the [`Principal`] an authentication layer put into the request's
 /// extensions, or, when no layer ran, validates the bearer token with the
-/// [`Authenticator`](auth_layer::Authenticator) of the router's state (`Authenticator: FromRef<S>`) and stores the
+/// [`Authenticator`] of the router's state (`Authenticator: FromRef<S>`) and stores the
 /// [`Principal`] there, so the other extractors of the request do not validate it again.
 ///
-/// Refusals ([`AuthRejection`](crate::AuthRejection)): no token 401, malformed request 400, invalid token 401
+/// Refusals ([`AuthRejection`]): no token 401, malformed request 400, invalid token 401
 /// `invalid_token`, and an app-only token 403 `insufficient_scope` ("this route needs a
 /// token issued to a signed-in user").
 ///
@@ -20,8 +20,12 @@ use crate::resolve::principal_of_kind;
 /// token is still 401, and an app-only token still 403 (a caller that is present but of the
 /// wrong kind is not anonymous).
 ///
-/// Identify users by [`oid`](Self::oid) (with [`tid`](Self::tid) in multi-tenant apps), never
-/// by [`username`](Self::username) or [`name`](Self::name), which users or admins can change.
+/// Identify users by [`object_id`](Self::object_id) (with [`tenant_id`](Self::tenant_id) in
+/// multi-tenant apps), never by [`username`](Self::username) or [`name`](Self::name), which
+/// users or admins can change.
+///
+/// [`Authenticator`]: auth_layer::Authenticator
+/// [`AuthRejection`]: crate::AuthRejection
 ///
 /// ```
 /// use auth_extract::DelegatedUser;
@@ -32,7 +36,7 @@ use crate::resolve::principal_of_kind;
 /// use tower::ServiceExt;
 ///
 /// async fn me(user: DelegatedUser) -> String {
-///     format!("{} ({})", user.name().unwrap_or("?"), user.oid().unwrap_or("?"))
+///     format!("{} ({})", user.name().unwrap_or("?"), user.object_id().unwrap_or("?"))
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -67,13 +71,13 @@ pub struct DelegatedUser {
 
 impl DelegatedUser {
     /// `oid`: the user's object id, stable across the apps of a tenant. The key to identify a
-    /// user by (with [`tid`](Self::tid)).
-    pub fn oid(&self) -> Option<&str> {
+    /// user by (with [`tenant_id`](Self::tenant_id)).
+    pub fn object_id(&self) -> Option<&str> {
         self.principal.object_id()
     }
 
     /// `tid`: the tenant the user signed in to.
-    pub fn tid(&self) -> Option<&str> {
+    pub fn tenant_id(&self) -> Option<&str> {
         self.principal.tenant_id()
     }
 

@@ -219,7 +219,7 @@ macro_rules! permission_guard {
 /// scope!(pub CaseCreate = "Case.Create");
 ///
 /// async fn create_case(user: Scope<CaseCreate>) -> String {
-///     format!("case opened by {}", user.oid().unwrap_or("?"))
+///     format!("case opened by {}", user.object_id().unwrap_or("?"))
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

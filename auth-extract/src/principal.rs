@@ -26,7 +26,7 @@ use crate::{AppPrincipal, DelegatedUser};
 ///
 /// async fn who(caller: Caller) -> String {
 ///     match caller {
-///         Caller::User(user) => format!("user {}", user.oid().unwrap_or("?")),
+///         Caller::User(user) => format!("user {}", user.object_id().unwrap_or("?")),
 ///         Caller::App(app) => format!("app {}", app.client_id().unwrap_or("?")),
 ///     }
 /// }
@@ -67,12 +67,12 @@ impl Caller {
     }
 
     /// `oid`: the user's object id, or the calling application's service principal's.
-    pub fn oid(&self) -> Option<&str> {
+    pub fn object_id(&self) -> Option<&str> {
         self.principal().object_id()
     }
 
     /// `tid`: the tenant that issued the token.
-    pub fn tid(&self) -> Option<&str> {
+    pub fn tenant_id(&self) -> Option<&str> {
         self.principal().tenant_id()
     }
 

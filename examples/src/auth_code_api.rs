@@ -87,6 +87,6 @@ async fn create_case(user: DelegatedUser) -> String {
     format!(
         "Case created successfully by user: {} (OID: {})",
         user.name().or(user.username()).unwrap_or("unknown"),
-        user.oid().unwrap_or("unknown")
+        user.object_id().unwrap_or("unknown")
     )
 }
