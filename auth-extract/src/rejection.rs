@@ -357,11 +357,9 @@ mod tests {
 
     #[test]
     fn insufficient_scope_without_a_scope_has_no_scope_parameter() {
-        let c = Challenge {
-            realm: Some("api".into()),
-            resource_metadata: Some("https://api.example.com/prm".into()),
-            ..Challenge::default()
-        };
+        let c = Challenge::new()
+            .realm("api")
+            .resource_metadata("https://api.example.com/prm");
         let res = AuthRejection::new(insufficient(Vec::new(), "needs a user"), c).into_response();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
         assert_eq!(
@@ -389,10 +387,7 @@ mod tests {
 
     #[test]
     fn a_realm_that_looks_like_an_empty_scope_is_left_alone() {
-        let c = Challenge {
-            realm: Some(", scope=\"\"".into()),
-            ..Challenge::default()
-        };
+        let c = Challenge::new().realm(", scope=\"\"");
         let res = AuthRejection::new(insufficient(Vec::new(), "x"), c).into_response();
         assert_eq!(
             www(&res),
