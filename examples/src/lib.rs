@@ -37,6 +37,7 @@ pub mod obo_internal_api;
 pub mod obo_shared_api;
 pub mod ops;
 pub mod permissions;
+pub mod resource_api;
 pub mod s2s_api;
 pub mod s2s_consumer;
 pub mod server;
