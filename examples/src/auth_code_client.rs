@@ -14,10 +14,10 @@
 
 use std::net::SocketAddr;
 
-use auth_web::{CsrfForm, CsrfToken, SignedIn, TokenError, UserTokenAcquisition};
+use auth_web::{CsrfForm, CsrfToken, SignedIn, UserTokenAcquisition};
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse as _, Response};
+use axum::response::Response;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -74,6 +74,8 @@ pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError>
     let settings = WebSettings {
         name: NAME,
         title: "Case management (auth-code-client)",
+        intro: "Sign in with your work account to create a case.",
+        signed_in_page,
         client: &config.client,
         scopes: &config.backend_api_scope,
         redirect_uri: redirect_uri(config.redirect_uri.as_deref(), bound, "/redirect")?,
@@ -81,16 +83,7 @@ pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError>
         trace: config.trace.clone(),
         api_url: format!("{}/create-case", config.backend_api_url),
     };
-    web_router(settings, home, "/cases", create_case)
-}
-
-async fn home(State(app): State<WebApp>, user: Option<SignedIn>, csrf: CsrfToken) -> Response {
-    match user {
-        Some(user) => signed_in_page(&app, &user, csrf.value(), None),
-        None => app
-            .core
-            .anonymous_home("Sign in with your work account to create a case."),
-    }
+    web_router(settings, "/cases", create_case)
 }
 
 fn signed_in_page(app: &WebApp, user: &SignedIn, csrf: &str, result: Option<String>) -> Response {
@@ -116,11 +109,9 @@ async fn create_case(
     tokens: UserTokenAcquisition,
     CsrfForm(CaseForm {}): CsrfForm<CaseForm>,
 ) -> Response {
-    let scopes: Vec<&str> = app.core.scopes.iter().map(String::as_str).collect();
-    // From the session, refreshed silently, or (consent, expiry) through sign-in and back.
-    let token = match tokens.acquire_token_for_user(&scopes).await {
+    let token = match app.token_for_user(&tokens).await {
         Ok(token) => token,
-        Err(err) => return token_refused(&app, err),
+        Err(refused) => return refused,
     };
     let body = json!({ "title": "New case", "description": "Created from auth-code-client" });
     let answer = app
@@ -129,16 +120,4 @@ async fn create_case(
         .await;
     let result = WebCore::answer_box("The API", answer, str::to_owned);
     signed_in_page(&app, &user, csrf.value(), Some(result))
-}
-
-/// A token error as a page: a redirect through sign-in, or the provider's refusal.
-pub(crate) fn token_refused(app: &WebApp, err: TokenError) -> Response {
-    if err.is_sign_in_required() {
-        return err.into_response();
-    }
-    let summary = err
-        .provider_error()
-        .map_or_else(|| err.to_string(), auth_client::Error::summary);
-    let body = crate::html::result_box(false, "No token for the API", &summary);
-    app.core.page(err.status(), "Please try again", &body)
 }

@@ -23,7 +23,6 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth_code_client::token_refused;
 use crate::config::{ClientConfig, ConfigError, Vars, redirect_uri};
 use crate::html::escape;
 use crate::trace::Trace;
@@ -81,6 +80,8 @@ pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError>
     let settings = WebSettings {
         name: NAME,
         title: "Documents (obo-example-frontend)",
+        intro: "Sign in with your work account to upload documents.",
+        signed_in_page,
         client: &config.client,
         scopes: &config.internal_api_scope,
         redirect_uri: redirect_uri(config.redirect_uri.as_deref(), bound, "/redirect")?,
@@ -88,16 +89,7 @@ pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError>
         trace: config.trace.clone(),
         api_url: format!("{}/upload", config.internal_api_url),
     };
-    web_router(settings, home, "/upload", upload)
-}
-
-async fn home(State(app): State<WebApp>, user: Option<SignedIn>, csrf: CsrfToken) -> Response {
-    match user {
-        Some(user) => signed_in_page(&app, &user, csrf.value(), None),
-        None => app
-            .core
-            .anonymous_home("Sign in with your work account to upload documents."),
-    }
+    web_router(settings, "/upload", upload)
 }
 
 fn signed_in_page(app: &WebApp, user: &SignedIn, csrf: &str, result: Option<String>) -> Response {
@@ -131,10 +123,9 @@ async fn upload(
     tokens: UserTokenAcquisition,
     CsrfForm(form): CsrfForm<UploadForm>,
 ) -> Response {
-    let scopes: Vec<&str> = app.core.scopes.iter().map(String::as_str).collect();
-    let token = match tokens.acquire_token_for_user(&scopes).await {
+    let token = match app.token_for_user(&tokens).await {
         Ok(token) => token,
-        Err(err) => return token_refused(&app, err),
+        Err(refused) => return refused,
     };
     let body = json!({ "name": form.name, "content": form.content });
     let answer = app

@@ -5,10 +5,14 @@
 use std::sync::Arc;
 
 use auth_client::AccessToken;
-use auth_web::{BoundedMemoryStore, RedisSessionStore, SignedIn, WebAuth};
+use auth_web::{
+    BoundedMemoryStore, CsrfToken, RedisSessionStore, SignedIn, TokenError, UserTokenAcquisition,
+    WebAuth,
+};
 use axum::Router;
+use axum::extract::State;
 use axum::handler::Handler;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use http::StatusCode;
@@ -61,10 +65,52 @@ pub(crate) struct WebApp {
     pub(crate) api_url: String,
 }
 
+/// A web app's page for a signed-in user: the user, the CSRF token for its forms, and the
+/// result of the last action, if any.
+pub(crate) type SignedInPage = fn(&WebApp, &SignedIn, &str, Option<String>) -> Response;
+
+impl WebApp {
+    /// The user's token for the API (from the session, refreshed silently, or — consent,
+    /// expiry — through sign-in and back), or the page that says why not.
+    pub(crate) async fn token_for_user(
+        &self,
+        tokens: &UserTokenAcquisition,
+    ) -> Result<AccessToken, Response> {
+        let scopes: Vec<&str> = self.core.scopes.iter().map(String::as_str).collect();
+        tokens
+            .acquire_token_for_user(&scopes)
+            .await
+            .map_err(|err| self.token_refused(err))
+    }
+
+    /// A token error as a page: a redirect through sign-in, or the provider's refusal.
+    fn token_refused(&self, err: TokenError) -> Response {
+        if err.is_sign_in_required() {
+            return err.into_response();
+        }
+        let summary = err
+            .provider_error()
+            .map_or_else(|| err.to_string(), auth_client::Error::summary);
+        let body = result_box(false, "No token for the API", &summary);
+        self.core.page(err.status(), "Please try again", &body)
+    }
+}
+
+/// `GET /`: the signed-in page, or the invitation to sign in.
+async fn home(State(app): State<WebApp>, user: Option<SignedIn>, csrf: CsrfToken) -> Response {
+    match user {
+        Some(user) => (app.core.signed_in_page)(&app, &user, csrf.value(), None),
+        None => app.core.anonymous_home(),
+    }
+}
+
 /// What differs between the two web apps.
 pub(crate) struct WebSettings<'a> {
     pub(crate) name: &'static str,
     pub(crate) title: &'static str,
+    /// What the start page tells visitors who are not signed in.
+    pub(crate) intro: &'static str,
+    pub(crate) signed_in_page: SignedInPage,
     pub(crate) client: &'a ClientConfig,
     /// Space-separated API scopes.
     pub(crate) scopes: &'a str,
@@ -74,19 +120,16 @@ pub(crate) struct WebSettings<'a> {
     pub(crate) api_url: String,
 }
 
-/// The web app's router: `GET /`, the app's form action, and auth-web's `/login`,
-/// `/redirect` (the redirect URI's path) and `/logout`.
-pub(crate) fn web_router<H1, T1, H2, T2>(
+/// The web app's router: `GET /` (the start page), the app's form action, and auth-web's
+/// `/login`, `/redirect` (the redirect URI's path) and `/logout`.
+pub(crate) fn web_router<H, T>(
     settings: WebSettings<'_>,
-    home: H1,
     action_path: &str,
-    action: H2,
+    action: H,
 ) -> Result<Router, ConfigError>
 where
-    H1: Handler<T1, WebApp>,
-    H2: Handler<T2, WebApp>,
-    T1: 'static,
-    T2: 'static,
+    H: Handler<T, WebApp>,
+    T: 'static,
 {
     let scopes: Vec<String> = settings
         .scopes
@@ -106,6 +149,8 @@ where
     let core = WebCore {
         name: settings.name,
         title: settings.title,
+        intro: settings.intro,
+        signed_in_page: settings.signed_in_page,
         scopes,
         http: settings.client.http.client()?,
         trace: settings.trace,
@@ -144,6 +189,10 @@ pub(crate) struct WebCore {
     pub(crate) name: &'static str,
     /// The page banner.
     pub(crate) title: &'static str,
+    /// What the start page tells visitors who are not signed in.
+    pub(crate) intro: &'static str,
+    /// The start page of a signed-in user.
+    pub(crate) signed_in_page: SignedInPage,
     /// The API scopes the form action needs.
     pub(crate) scopes: Vec<String>,
     pub(crate) http: reqwest::Client,
@@ -176,8 +225,12 @@ impl WebCore {
     }
 
     /// The page for visitors who are not signed in.
-    pub(crate) fn anonymous_home(&self, intro: &str) -> Response {
-        let body = format!("<p>{}</p>{}", crate::html::escape(intro), sign_in_button());
+    pub(crate) fn anonymous_home(&self) -> Response {
+        let body = format!(
+            "<p>{}</p>{}",
+            crate::html::escape(self.intro),
+            sign_in_button()
+        );
         self.page(StatusCode::OK, "Welcome", &body)
     }
 
