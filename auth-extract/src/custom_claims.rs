@@ -65,6 +65,7 @@ use crate::resolve::{FromPrincipal, from_request_parts};
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[doc(alias = "Claims")]
 pub struct CustomClaims<T>(pub T);
 
 impl<T> Deref for CustomClaims<T> {

@@ -1,5 +1,5 @@
 //! What the resource APIs that only answer (`auth-code-api`, `s2s-example-api`) share: their
-//! settings ([`ApiConfig`]) and their one route behind the permission check ([`ApiRoute`]).
+//! settings ([`ApiConfig`]) and their one route behind the permission check (`ApiRoute`).
 
 use std::net::SocketAddr;
 
