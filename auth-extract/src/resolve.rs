@@ -2,7 +2,9 @@
 //! extractor) put into the request's extensions, or the bearer token validated here once — and
 //! making an extractor of it: every extractor of this crate is a [`FromPrincipal`] type, and
 //! [`from_request_parts!`] gives it its `FromRequestParts` and `OptionalFromRequestParts`
-//! impls (as axum-core generates its rejections with one macro instead of writing each out).
+//! impls, as axum-core writes its rejection types with one macro each
+//! (`define_rejection!`, `composite_rejection!`:
+//! <https://github.com/tokio-rs/axum/blob/main/axum-core/src/macros.rs>) instead of by hand.
 
 use auth_layer::{AuthError, Authenticator, Principal, bearer_token_from_parts};
 use axum_core::extract::FromRef;
