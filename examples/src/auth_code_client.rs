@@ -22,52 +22,24 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::config::{ClientConfig, ConfigError, Vars, redirect_uri};
-use crate::trace::Trace;
-use crate::web::{Sessions, WebApp, WebCore, WebSettings, web_router};
+use crate::config::ConfigError;
+use crate::web::{WebApp, WebAppConfig, WebAppDefaults, WebCore, WebSettings, web_router};
 
 /// The app's name (and the emulator's app registration).
 pub const NAME: &str = "auth-code-client";
 
-/// The settings of `auth-code-client`.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// `LISTEN_ADDR` (default `127.0.0.1:8080`).
-    pub listen: SocketAddr,
-    /// This web app's registration: `AZURE_*`.
-    pub client: ClientConfig,
-    /// `REDIRECT_URI` (default `http://{LISTEN_ADDR}/redirect`, as registered in the default tenant).
-    pub redirect_uri: Option<String>,
-    /// `BACKEND_API_URL` (default `http://127.0.0.1:8081`): where `auth-code-api` runs.
-    pub backend_api_url: String,
-    /// `BACKEND_API_SCOPE` (default `api://backend-api-id/Case.Create`).
-    pub backend_api_scope: String,
-    /// `REDIS_URL` + `SESSION_ENCRYPTION_KEY`: sessions in Redis (default: in memory).
-    pub sessions: Sessions,
-    /// Records the calls (the tour); off by default.
-    pub trace: Trace,
-}
+/// The settings of `auth-code-client`, with [`DEFAULTS`].
+pub type Config = WebAppConfig;
 
-impl Config {
-    /// Reads the environment (see `examples/README.md`).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::env())
-    }
-
-    /// Reads `vars`.
-    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
-        Ok(Config {
-            listen: vars.listen_addr("127.0.0.1:8080")?,
-            // `BACKEND_API_RESOURCE`: the API's RFC 8707 resource indicator (OIDC_ISSUER only).
-            client: ClientConfig::from_vars(vars)?.resource_from(vars, "BACKEND_API_RESOURCE")?,
-            redirect_uri: vars.get("REDIRECT_URI"),
-            backend_api_url: vars.url("BACKEND_API_URL", "http://127.0.0.1:8081")?,
-            backend_api_scope: vars.or("BACKEND_API_SCOPE", "api://backend-api-id/Case.Create"),
-            sessions: Sessions::from_vars(vars)?,
-            trace: Trace::off(),
-        })
-    }
-}
+/// `LISTEN_ADDR` `127.0.0.1:8080`; `BACKEND_API_URL` `http://127.0.0.1:8081` (where
+/// `auth-code-api` runs), `BACKEND_API_SCOPE` `api://backend-api-id/Case.Create`;
+/// `BACKEND_API_RESOURCE`: the API's RFC 8707 resource indicator (`OIDC_ISSUER` only).
+pub const DEFAULTS: WebAppDefaults = WebAppDefaults {
+    listen: "127.0.0.1:8080",
+    api_url: ("BACKEND_API_URL", "http://127.0.0.1:8081"),
+    api_scope: ("BACKEND_API_SCOPE", "api://backend-api-id/Case.Create"),
+    api_resource: "BACKEND_API_RESOURCE",
+};
 
 /// The router, for a server listening on `bound` (the default redirect URI uses it).
 pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError> {
@@ -76,12 +48,9 @@ pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError>
         title: "Case management (auth-code-client)",
         intro: "Sign in with your work account to create a case.",
         signed_in_page,
-        client: &config.client,
-        scopes: &config.backend_api_scope,
-        redirect_uri: redirect_uri(config.redirect_uri.as_deref(), bound, "/redirect")?,
-        sessions: &config.sessions,
-        trace: config.trace.clone(),
-        api_url: format!("{}/create-case", config.backend_api_url),
+        config,
+        bound,
+        api_path: "/create-case",
     };
     web_router(settings, "/cases", create_case)
 }

@@ -2,6 +2,7 @@
 //! the sign-in routes, the session (in memory, or in Redis when `REDIS_URL` is set), the pages,
 //! and calling an API with the user's token.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use auth_client::AccessToken;
@@ -18,7 +19,7 @@ use base64::Engine as _;
 use http::StatusCode;
 use http::header::AUTHORIZATION;
 
-use crate::config::{ClientConfig, ConfigError, Vars};
+use crate::config::{ClientConfig, ConfigError, Vars, redirect_uri};
 use crate::html::{page, result_box, sign_in_button};
 use crate::trace::{Trace, excerpt};
 
@@ -54,6 +55,64 @@ impl Sessions {
         Sessions {
             redis: Some((url.into(), key)),
         }
+    }
+}
+
+/// What a web app uses when the environment does not say, and the names of its API's
+/// variables.
+#[derive(Clone, Copy, Debug)]
+pub struct WebAppDefaults {
+    /// The default of `LISTEN_ADDR`.
+    pub listen: &'static str,
+    /// The variable holding the API's URL (e.g. `BACKEND_API_URL`), and its default.
+    pub api_url: (&'static str, &'static str),
+    /// The variable holding the API's scopes, space-separated (e.g. `BACKEND_API_SCOPE`),
+    /// and its default.
+    pub api_scope: (&'static str, &'static str),
+    /// The variable holding the API's RFC 8707 resource indicator (`OIDC_ISSUER` only), e.g.
+    /// `BACKEND_API_RESOURCE`.
+    pub api_resource: &'static str,
+}
+
+/// The settings of a web app that signs users in and calls an API for them.
+#[derive(Clone, Debug)]
+pub struct WebAppConfig {
+    /// `LISTEN_ADDR`.
+    pub listen: SocketAddr,
+    /// This web app's registration: `AZURE_*` (or `OIDC_ISSUER`).
+    pub client: ClientConfig,
+    /// `REDIRECT_URI` (default `http://{LISTEN_ADDR}/redirect`, as registered in the default
+    /// tenant).
+    pub redirect_uri: Option<String>,
+    /// Where the API runs.
+    pub api_url: String,
+    /// The API's scopes the app asks for, space-separated.
+    pub api_scope: String,
+    /// `REDIS_URL` + `SESSION_ENCRYPTION_KEY`: sessions in Redis (default: in memory).
+    pub sessions: Sessions,
+    /// Records the calls (the tour); off by default.
+    pub trace: Trace,
+}
+
+impl WebAppConfig {
+    /// Reads the environment (see `examples/README.md`).
+    pub fn from_env(defaults: WebAppDefaults) -> Result<Self, ConfigError> {
+        Self::from_vars(&Vars::env(), defaults)
+    }
+
+    /// Reads `vars`.
+    pub fn from_vars(vars: &Vars<'_>, defaults: WebAppDefaults) -> Result<Self, ConfigError> {
+        let (url_var, url) = defaults.api_url;
+        let (scope_var, scope) = defaults.api_scope;
+        Ok(WebAppConfig {
+            listen: vars.listen_addr(defaults.listen)?,
+            client: ClientConfig::from_vars(vars)?.resource_from(vars, defaults.api_resource)?,
+            redirect_uri: vars.get("REDIRECT_URI"),
+            api_url: vars.url(url_var, url)?,
+            api_scope: vars.or(scope_var, scope),
+            sessions: Sessions::from_vars(vars)?,
+            trace: Trace::off(),
+        })
     }
 }
 
@@ -104,20 +163,18 @@ async fn home(State(app): State<WebApp>, user: Option<SignedIn>, csrf: CsrfToken
     }
 }
 
-/// What differs between the two web apps.
+/// A web app: its configuration, and what differs between the two.
 pub(crate) struct WebSettings<'a> {
     pub(crate) name: &'static str,
     pub(crate) title: &'static str,
     /// What the start page tells visitors who are not signed in.
     pub(crate) intro: &'static str,
     pub(crate) signed_in_page: SignedInPage,
-    pub(crate) client: &'a ClientConfig,
-    /// Space-separated API scopes.
-    pub(crate) scopes: &'a str,
-    pub(crate) redirect_uri: String,
-    pub(crate) sessions: &'a Sessions,
-    pub(crate) trace: Trace,
-    pub(crate) api_url: String,
+    pub(crate) config: &'a WebAppConfig,
+    /// The address the server listens on (the default redirect URI uses it).
+    pub(crate) bound: SocketAddr,
+    /// The API's route the form action calls, e.g. `/create-case`.
+    pub(crate) api_path: &'static str,
 }
 
 /// The web app's router: `GET /` (the start page), the app's form action, and auth-web's
@@ -131,16 +188,21 @@ where
     H: Handler<T, WebApp>,
     T: 'static,
 {
-    let scopes: Vec<String> = settings
-        .scopes
+    let config = settings.config;
+    let scopes: Vec<String> = config
+        .api_scope
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    let auth = WebAuth::builder(settings.client.client()?)
-        .redirect_uri(settings.redirect_uri)
+    let auth = WebAuth::builder(config.client.client()?)
+        .redirect_uri(redirect_uri(
+            config.redirect_uri.as_deref(),
+            settings.bound,
+            "/redirect",
+        )?)
         .scopes(scopes.clone())
         .cookie_name(format!("{}_session", settings.name.replace('-', "_")))
-        .http_client(settings.client.http.client()?)
+        .http_client(config.client.http.client()?)
         .build()
         .map_err(|e| ConfigError::Invalid {
             name: "REDIRECT_URI",
@@ -152,19 +214,19 @@ where
         intro: settings.intro,
         signed_in_page: settings.signed_in_page,
         scopes,
-        http: settings.client.http.client()?,
-        trace: settings.trace,
+        http: config.client.http.client()?,
+        trace: config.trace.clone(),
     };
     let app = WebApp {
         core: Arc::new(core),
-        api_url: settings.api_url,
+        api_url: format!("{}{}", config.api_url, settings.api_path),
     };
     let router = Router::new()
         .route("/", get(home))
         .route(action_path, post(action))
         .with_state(app)
         .merge(auth.routes());
-    Ok(match &settings.sessions.redis {
+    Ok(match &config.sessions.redis {
         None => router.layer(auth.layer(BoundedMemoryStore::default())),
         Some((url, key)) => {
             let client = redis::Client::open(url.as_str()).map_err(|e| ConfigError::Invalid {

@@ -117,9 +117,13 @@ fn clients_read_the_credential_and_never_show_the_secret() {
         ("BACKEND_API_URL", "https://cases.example.com/"),
         ("REDIRECT_URI", "https://app.example.com/redirect"),
     ];
-    let config = examples::auth_code_client::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
-    assert_eq!(config.backend_api_url, "https://cases.example.com");
-    assert_eq!(config.backend_api_scope, "api://backend-api-id/Case.Create");
+    let config = examples::auth_code_client::Config::from_vars(
+        &Vars::from_pairs(&pairs),
+        examples::auth_code_client::DEFAULTS,
+    )
+    .unwrap();
+    assert_eq!(config.api_url, "https://cases.example.com");
+    assert_eq!(config.api_scope, "api://backend-api-id/Case.Create");
     assert!(matches!(config.client.credential, Credential::Secret(_)));
     assert!(!format!("{config:?}").contains("super-secret-value"));
 
