@@ -19,10 +19,10 @@ pub enum BuildError {
     #[error("the environment variable {0} is not set")]
     MissingVariable(&'static str),
     /// No authority: set `authority(...)`, `instance(...)` + `tenant_id(...)`, or
-    /// `oidc_issuer(...)`.
+    /// `issuer(...)`.
     #[error(
         "no authority: set authority(\"https://login.microsoftonline.com/<tenant-id>\"), \
-         instance(...) + tenant_id(...), or oidc_issuer(...)"
+         instance(...) + tenant_id(...), or issuer(...)"
     )]
     NoAuthority,
     /// No client id.

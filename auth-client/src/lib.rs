@@ -83,7 +83,6 @@
 #![warn(missing_docs)]
 
 mod auth_code;
-mod authority;
 #[cfg(feature = "axum")]
 mod axum;
 mod cache;
@@ -93,11 +92,13 @@ mod credential;
 mod env;
 mod error;
 mod managed_identity;
+mod provider;
 mod random;
 mod redact;
 #[cfg(feature = "redis")]
 mod redis_cache;
 mod summary;
+mod sync;
 mod token;
 mod transport;
 

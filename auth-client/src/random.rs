@@ -30,15 +30,7 @@ pub(crate) fn guid() -> Result<String, Error> {
     let mut b = bytes::<16>()?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+    Ok(auth_layer::authority::Guid::from_bytes(b).to_string())
 }
 
 /// A random fraction in `[0, 1)` for jitter (0.5 if the generator fails: jitter is no

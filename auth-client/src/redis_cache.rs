@@ -17,7 +17,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
@@ -30,6 +30,7 @@ use crate::cache::{
     TokenCache,
 };
 use crate::client::DEFAULT_EXPIRY_MARGIN;
+use crate::sync::lock;
 
 /// Default bound of one Redis operation (connecting included): 200 ms.
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(200);
@@ -473,10 +474,6 @@ impl fmt::Debug for RedisTokenCache {
             .field("l1", &s.l1)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn now_secs() -> f64 {

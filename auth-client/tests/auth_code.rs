@@ -327,7 +327,7 @@ async fn a_generic_oidc_provider_is_discovered_and_its_id_tokens_validated() {
     let idp = emulator().await;
     let web = idp.app("auth-code-client");
     let client = ConfidentialClient::builder()
-        .oidc_issuer(idp.issuer())
+        .issuer(idp.issuer())
         .client_id(web.client_id())
         .client_secret(web.secret())
         .build()

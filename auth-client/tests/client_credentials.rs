@@ -547,7 +547,7 @@ async fn other_oidc_providers_are_discovered_from_the_issuer() {
     let consumer = idp.app("s2s-example-consumer");
     // The emulator's v2 issuer serves `{issuer}/.well-known/openid-configuration`.
     let client = ConfidentialClient::builder()
-        .oidc_issuer(idp.issuer())
+        .issuer(idp.issuer())
         .client_id(consumer.client_id())
         .client_secret(consumer.secret())
         .client_auth_method(ClientAuthMethod::SecretBasic)
@@ -567,7 +567,7 @@ async fn other_oidc_providers_are_discovered_from_the_issuer() {
 
     // A discovery document naming another issuer is refused.
     let client = ConfidentialClient::builder()
-        .oidc_issuer(format!("{}/", idp.issuer()))
+        .issuer(format!("{}/", idp.issuer()))
         .client_id(consumer.client_id())
         .client_secret(consumer.secret())
         .build()

@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[cfg(feature = "fetch")]
 use std::time::Duration;
 
+use crate::authority::Authority;
 use crate::challenge::{BodyStyle, Challenge};
 use crate::error::{BuildError, ValidationError};
 use crate::jwks::{JwksCache, JwksError, KeysNow, Pending};
 use crate::key_set::KeySet;
 use crate::principal::Principal;
-use crate::validator::{DEFAULT_INSTANCE, Validator, ValidatorBuilder, is_guid};
+use crate::validator::{DEFAULT_INSTANCE, Validator, ValidatorBuilder};
 use crate::verified_cache::{DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY, VerifiedTokenCache};
 
 /// Where [`Authenticator::attempt`] stopped.
@@ -410,19 +411,14 @@ impl AuthenticatorBuilder {
     /// ```
     pub fn authority(mut self, authority: impl Into<String>) -> Self {
         let authority = authority.into();
-        let trimmed = authority.trim_end_matches('/');
-        let trimmed = trimmed.strip_suffix("/v2.0").unwrap_or(trimmed);
-        match trimmed.rsplit_once('/') {
-            Some((instance, tenant))
-                if tenant.eq_ignore_ascii_case("organizations")
-                    || tenant.eq_ignore_ascii_case("common") =>
-            {
-                self.instance(instance).any_tenant()
+        match Authority::parse(&authority) {
+            Ok(a) if a.tenant().is_multi_tenant() => self.instance(a.instance()).any_tenant(),
+            Ok(a) if a.tenant().guid().is_some() => {
+                let tid = a.tenant().to_string();
+                self.instance(a.instance()).tenant_id(tid)
             }
-            Some((instance, tenant)) if is_guid(&tenant.to_ascii_lowercase()) => self
-                .instance(instance)
-                .tenant_id(tenant.to_ascii_lowercase()),
-            // The validator records the refusal; `build` reports it.
+            // The validator records the refusal (a domain or `consumers` names no tenant id
+            // tokens carry; a bad URL); `build` reports it.
             _ => {
                 self.validator = self.validator.authority(authority);
                 self

@@ -379,7 +379,10 @@ pub enum BuildError {
     #[error("no audience configured: set client_id() and/or audience()")]
     NoAudience,
     /// A tenant id is not a GUID.
-    #[error("tenant id {0:?} is not a GUID")]
+    #[error(
+        "tenant id {0:?} is not a GUID: tokens name their tenant by id (tid), so use the \
+         Directory (tenant) ID from the Entra admin center, or any_tenant() for a multi-tenant API"
+    )]
     InvalidTenantId(String),
     /// A client id is not a GUID.
     #[error("client id {0:?} is not a GUID")]

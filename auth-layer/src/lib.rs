@@ -38,11 +38,13 @@
 mod algorithm;
 mod authenticate;
 mod authenticator;
+pub mod authority;
 pub mod authorize;
 mod bearer;
 mod challenge;
 mod claims;
 mod clock;
+pub mod discovery;
 mod error;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]

@@ -5,25 +5,35 @@
 /// Accepts `https://host[:port][/path]`, or `http://` for loopback hosts only; returns it
 /// without a trailing slash.
 pub(crate) fn normalise_base_url(url: &str) -> Option<String> {
+    base_url(url).ok()
+}
+
+/// As [`normalise_base_url`], saying which rule `url` breaks.
+pub(crate) fn base_url(url: &str) -> Result<String, &'static str> {
     let url = url.trim_end_matches('/');
-    let (rest, https) = match url.strip_prefix("https://") {
-        Some(rest) => (rest, true),
-        None => (url.strip_prefix("http://")?, false),
+    let (rest, https) = if let Some(rest) = url.strip_prefix("https://") {
+        (rest, true)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (rest, false)
+    } else {
+        return Err("only https URLs (or http to a loopback host) are allowed");
     };
     let authority = rest.split('/').next().unwrap_or("");
+    if authority.is_empty() {
+        return Err("the URL has no host");
+    }
     // User info (`user@host`) would let `http://127.0.0.1@evil.example` pass as loopback;
     // queries and fragments have no place in a base URL.
-    if authority.is_empty()
-        || authority.contains('@')
-        || url.contains(['?', '#'])
-        || url.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return None;
+    if authority.contains('@') || url.contains(['?', '#']) {
+        return Err("user info, query and fragment are not allowed");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("the URL contains whitespace");
     }
     if !https && !is_loopback_authority(authority) {
-        return None;
+        return Err("plain http is allowed only to loopback hosts (localhost, 127.0.0.1, [::1])");
     }
-    Some(url.to_owned())
+    Ok(url.to_owned())
 }
 
 /// Whether `authority` (`host[:port]`) is a loopback host: 127.0.0.0/8, `[::1]`, `localhost`.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
+use crate::authority::{Authority, Cloud, Guid, is_guid};
 use crate::claims::{AppPermissions, Claims, TokenKind};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BuildError, IssuerVersion, TokenPart, ValidationError};
@@ -337,19 +338,14 @@ impl fmt::Debug for Validator {
     }
 }
 
-/// The v1 issuer base of an Entra cloud whose v1 issuer host is not `sts.windows.net`:
-/// Microsoft Azure operated by 21Vianet issues v1 tokens as `https://sts.chinacloudapi.cn/{tid}/`
-/// (its v2 issuer is `https://login.partner.microsoftonline.cn/{tid}/v2.0`;
-/// <https://learn.microsoft.com/en-us/entra/identity-platform/authentication-national-cloud> and
-/// <https://learn.microsoft.com/en-us/answers/questions/1190472>). US Government's v1 issuer is
-/// `sts.windows.net`, as the public cloud's.
+/// The v1 issuer base of the Microsoft cloud `instance` belongs to ([`Cloud::v1_issuer_base`]:
+/// `https://sts.chinacloudapi.cn` for Microsoft Azure operated by 21Vianet); `None` for a host
+/// that is no Microsoft cloud's (an emulator).
 fn v1_issuer_base_of(instance: &str) -> Option<&'static str> {
-    match instance {
-        "https://login.chinacloudapi.cn" | "https://login.partner.microsoftonline.cn" => {
-            Some("https://sts.chinacloudapi.cn")
-        }
-        _ => None,
-    }
+    Authority::new(instance, "common")
+        .ok()
+        .and_then(|a| a.cloud())
+        .map(Cloud::v1_issuer_base)
 }
 
 /// Configures a [`Validator`], reqwest-style: consuming `#[must_use]` setters; invalid input is
@@ -410,11 +406,16 @@ impl ValidatorBuilder {
 
     /// Accepts Entra tokens of this tenant: both the v1 issuer `{v1 base}/{tid}/` and the v2
     /// issuer `{instance}/{tid}/v2.0`. Call again to allow several tenants.
+    ///
+    /// Tokens name their tenant by id, so this takes the tenant's GUID (either case), as
+    /// [`Guid::parse`] reads it; a domain name or `organizations`/`common` is refused with
+    /// [`BuildError::InvalidTenantId`] (use [`any_tenant`](Self::any_tenant) for those).
     pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
-        let tid: String = tenant_id.into().to_ascii_lowercase();
-        if !is_guid(&tid) {
-            return self.fail(BuildError::InvalidTenantId(tid));
-        }
+        let tenant_id = tenant_id.into();
+        let Ok(tid) = Guid::parse(&tenant_id) else {
+            return self.fail(BuildError::InvalidTenantId(tenant_id.to_ascii_lowercase()));
+        };
+        let tid = tid.as_str().to_owned();
         if !self.tenants.contains(&tid) {
             self.tenants.push(tid);
         }
@@ -480,18 +481,21 @@ impl ValidatorBuilder {
     }
 
     /// Sets instance and tenant from an authority URL such as
-    /// `https://login.microsoftonline.com/{tenant-id}` (a trailing `/v2.0` is allowed).
+    /// `https://login.microsoftonline.com/{tenant-id}` (a trailing `/v2.0` is allowed), parsed
+    /// as [`Authority::parse`] reads it. The tenant must be given by id (tokens carry the id);
+    /// for a multi-tenant API use [`instance`](Self::instance) and
+    /// [`any_tenant`](Self::any_tenant).
     pub fn authority(self, authority: impl Into<String>) -> Self {
         let authority = authority.into();
-        let trimmed = authority.trim_end_matches('/');
-        let trimmed = trimmed.strip_suffix("/v2.0").unwrap_or(trimmed);
-        match trimmed.rsplit_once('/') {
-            Some((instance, tenant))
-                if is_guid(tenant) && normalise_base_url(instance).is_some() =>
-            {
-                self.instance(instance).tenant_id(tenant)
-            }
-            _ => self.fail(BuildError::InvalidUrl(authority)),
+        match Authority::parse(&authority) {
+            Ok(a) => match a.tenant().guid() {
+                Some(tid) => {
+                    let tid = tid.to_string();
+                    self.instance(a.instance()).tenant_id(tid)
+                }
+                None => self.fail(BuildError::InvalidTenantId(a.tenant().to_string())),
+            },
+            Err(_) => self.fail(BuildError::InvalidUrl(authority)),
         }
     }
 
@@ -511,10 +515,11 @@ impl ValidatorBuilder {
     /// This API's application (client) id: accepts `aud` = the GUID (v2 tokens) and
     /// `api://{client_id}` (the default App ID URI, v1 tokens).
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        let id: String = client_id.into().to_ascii_lowercase();
-        if !is_guid(&id) {
-            return self.fail(BuildError::InvalidClientId(id));
-        }
+        let client_id = client_id.into();
+        let Ok(id) = Guid::parse(&client_id) else {
+            return self.fail(BuildError::InvalidClientId(client_id.to_ascii_lowercase()));
+        };
+        let id = id.as_str().to_owned();
         let uri = format!("api://{id}");
         self.client_id = Some(id.clone());
         self.push_audience(id).push_audience(uri)
@@ -725,16 +730,6 @@ fn substitutes_to(template: &str, tid: &str, s: &str) -> bool {
     rest.is_empty()
 }
 
-/// Whether `s` is a GUID in Entra's form: 8-4-4-4-12 lowercase hex digits.
-pub(crate) fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -774,14 +769,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn guid_shape_is_exact() {
-        assert!(is_guid("8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10"));
-        assert!(!is_guid("8F0E8C5E-6F0B-4D8E-9A43-5C1D2B7A9E10"));
-        assert!(!is_guid("8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e1"));
-        assert!(!is_guid("common"));
     }
 
     #[test]

@@ -48,7 +48,6 @@ async fn an_organizations_authority_accepts_any_tenant() {
 #[test]
 fn an_authority_that_is_not_instance_and_tenant_is_refused_at_build() {
     for authority in [
-        "https://login.microsoftonline.com/contoso.onmicrosoft.com",
         "http://login.microsoftonline.com/organizations",
         "login.microsoftonline.com",
         "",
@@ -61,5 +60,19 @@ fn an_authority_that_is_not_instance_and_tenant_is_refused_at_build() {
             ),
             "{authority:?}: {err:?}"
         );
+    }
+}
+
+#[test]
+fn an_authority_naming_the_tenant_by_domain_is_refused_with_the_fix() {
+    // Tokens carry the tenant's id in `tid` and `iss`, never its domain name.
+    for tenant in ["contoso.onmicrosoft.com", "consumers"] {
+        let err =
+            with_authority(&format!("https://login.microsoftonline.com/{tenant}")).unwrap_err();
+        assert!(
+            matches!(&err, AuthenticatorError::Validator(BuildError::InvalidTenantId(t)) if t == tenant),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("any_tenant()"), "{err}");
     }
 }

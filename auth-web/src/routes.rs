@@ -2,6 +2,7 @@
 //! and optionally Entra's front-channel logout URL.
 
 use auth_client::{AuthorizationRequest, AuthorizationResponse};
+use auth_layer::discovery::{ProviderMetadata, metadata_url};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, Query};
@@ -357,8 +358,8 @@ pub(crate) async fn end_session_url(auth: &WebAuth, id_token: &str) -> Option<St
 async fn discover_end_session(auth: &WebAuth) -> Result<Option<String>, ()> {
     let authority = auth.client().authority().trim_end_matches('/');
     let candidates = [
-        format!("{authority}/v2.0/.well-known/openid-configuration"),
-        format!("{authority}/.well-known/openid-configuration"),
+        metadata_url(&format!("{authority}/v2.0")),
+        metadata_url(authority),
     ];
     let mut reached = false;
     for url in candidates {
@@ -369,16 +370,18 @@ async fn discover_end_session(auth: &WebAuth) -> Result<Option<String>, ()> {
             reached = true;
             continue;
         }
-        let Ok(doc) = response.json::<serde_json::Value>().await else {
+        let Ok(body) = response.bytes().await else {
+            continue;
+        };
+        let Ok(doc) = ProviderMetadata::from_json(&body) else {
             continue;
         };
         reached = true;
         let endpoint = doc
-            .get("end_session_endpoint")
-            .and_then(|v| v.as_str())
+            .end_session_endpoint
             .filter(|e| e.starts_with("https://") || e.starts_with("http://"));
         if let Some(endpoint) = endpoint {
-            return Ok(Some(endpoint.to_owned()));
+            return Ok(Some(endpoint));
         }
     }
     if reached { Ok(None) } else { Err(()) }

@@ -599,7 +599,7 @@ impl ClientConfig {
             }
         };
         let mut b = match &self.oidc_issuer {
-            Some(issuer) => ConfidentialClient::builder().oidc_issuer(issuer),
+            Some(issuer) => ConfidentialClient::builder().issuer(issuer),
             None => ConfidentialClient::builder()
                 .instance(self.authority_host.as_str())
                 .tenant_id(&self.tenant_id),

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use auth_layer::authority::Guid;
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -304,20 +305,9 @@ fn scalar(value: &Value) -> String {
     match value {
         Value::Object(_) => "{…}".to_owned(),
         Value::Array(items) => format!("[{} items]", items.len()),
-        Value::String(s) if is_guid(s) => format!("\"{}…\"", short(s)),
+        Value::String(s) if Guid::parse(s).is_ok() => format!("\"{}…\"", short(s)),
         other => other.to_string(),
     }
-}
-
-fn is_guid(s: &str) -> bool {
-    s.len() == 36
-        && s.char_indices().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                c == '-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
-        })
 }
 
 #[cfg(test)]

@@ -105,7 +105,7 @@ async fn accepted_audiences_has_no_entra_default_under_oidc_issuer() {
 /// Alice's token for the middle tier (`aud` = `api://middle-api`, scope `middle.call`).
 async fn alice_for_the_middle_tier(idp: &OidcProvider) -> String {
     let web = auth_client::ConfidentialClient::builder()
-        .oidc_issuer(&idp.issuer)
+        .issuer(&idp.issuer)
         .client_id("web-app")
         .client_secret("web-app-secret-0123456789abcdef")
         .build()

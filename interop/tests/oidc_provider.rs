@@ -24,7 +24,7 @@ const REDIRECT_URI: &str = "http://127.0.0.1:8080/callback";
 
 fn client(idp: &OidcProvider, client_id: &str, secret: &str) -> ConfidentialClient {
     ConfidentialClient::builder()
-        .oidc_issuer(&idp.issuer)
+        .issuer(&idp.issuer)
         .client_id(client_id)
         .client_secret(secret)
         .build()
@@ -45,7 +45,7 @@ fn authenticator(idp: &OidcProvider, audience: &str) -> Authenticator {
 /// `s2s-example-consumer`'s JWT for `api://s2s-example-api` (RFC 8707 `resource` sent).
 async fn consumer_token(idp: &OidcProvider) -> String {
     ConfidentialClient::builder()
-        .oidc_issuer(&idp.issuer)
+        .issuer(&idp.issuer)
         .client_id("s2s-example-consumer")
         .client_secret("s2s-example-consumer-secret-0123456789")
         .resource(S2S_API)
@@ -104,7 +104,7 @@ async fn client_secret_post_and_basic_both_authenticate_and_a_wrong_secret_is_in
         .unwrap();
 
     let basic = ConfidentialClient::builder()
-        .oidc_issuer(&idp.issuer)
+        .issuer(&idp.issuer)
         .client_id("svc-basic")
         .client_secret("svc-basic-secret-0123456789abcdef")
         .client_auth_method(ClientAuthMethod::SecretBasic)
@@ -153,7 +153,7 @@ async fn private_key_jwt_with_an_rs256_registration_authenticates() {
     };
     let (cert, key) = certificate();
     let client = ConfidentialClient::builder()
-        .oidc_issuer(&idp.issuer)
+        .issuer(&idp.issuer)
         .client_id("svc-jwt")
         .certificate_pem(&cert, &key)
         .assertion_algorithm(AssertionAlgorithm::Rs256)
@@ -166,7 +166,7 @@ async fn private_key_jwt_with_an_rs256_registration_authenticates() {
 
     // The provider pinned RS256 for this client: a PS256 assertion is refused.
     let ps256 = ConfidentialClient::builder()
-        .oidc_issuer(&idp.issuer)
+        .issuer(&idp.issuer)
         .client_id("svc-jwt")
         .certificate_pem(&cert, &key)
         .assertion_algorithm(AssertionAlgorithm::Ps256)
@@ -397,7 +397,7 @@ async fn client_credentials_with_resource_get_a_jwt_for_that_resource_with_post_
         ),
     ] {
         let client = ConfidentialClient::builder()
-            .oidc_issuer(&idp.issuer)
+            .issuer(&idp.issuer)
             .client_id(client_id)
             .client_secret(secret)
             .client_auth_method(method)
@@ -431,7 +431,7 @@ async fn on_behalf_of_is_rfc8693_token_exchange_for_a_plain_oidc_provider() {
     };
     let subject = middle_tier_user_token(&idp).await;
     let middle = ConfidentialClient::builder()
-        .oidc_issuer(&idp.issuer)
+        .issuer(&idp.issuer)
         .client_id("middle-tier")
         .client_secret("middle-tier-secret-0123456789abcdef")
         .resource(SHARED_API)
@@ -509,7 +509,7 @@ async fn private_key_jwt_with_a_plain_key_and_kid_picks_the_registered_algorithm
     };
     let key = TestKey::ec_p256();
     let client = ConfidentialClient::builder()
-        .oidc_issuer(&idp.issuer)
+        .issuer(&idp.issuer)
         .client_id("svc-jwt")
         .private_key_pem(&key.private_key_pem(), key.kid())
         .assertion_algorithm(AssertionAlgorithm::Es256)

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_layer::authority::{Authority, TenantId, is_guid};
 use auth_layer::jwks::JwksCache;
 use auth_layer::{Clock, SystemClock, Validator, ValidatorBuilder};
 use tokio::sync::OnceCell;
@@ -16,12 +17,12 @@ use super::{
     ConfidentialClient, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPIRY_MARGIN, DEFAULT_INSTANCE,
     DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT, Inner,
 };
-use crate::authority::{Authority, check_entra_host};
 use crate::cache::{DEFAULT_CACHE_CAPACITY, InMemoryTokenCache, TokenCache};
 use crate::credential::{
     AssertionAlgorithm, ClientCertificate, ClientCredential, ClientPrivateKey,
 };
 use crate::error::BuildError;
+use crate::provider::{Provider, check_entra_host};
 use crate::transport::Transport;
 /// The validator needs an owned `Clock`; the client shares one.
 #[derive(Clone)]
@@ -46,7 +47,7 @@ type ValidatorHook = Box<dyn FnOnce(ValidatorBuilder) -> ValidatorBuilder + Send
 /// input is remembered and reported once by [`build`](Self::build).
 ///
 /// Required: an authority ([`authority`](Self::authority), or [`instance`](Self::instance) +
-/// [`tenant_id`](Self::tenant_id), or [`oidc_issuer`](Self::oidc_issuer)), a
+/// [`tenant_id`](Self::tenant_id), or [`issuer`](Self::issuer)), a
 /// [`client_id`](Self::client_id), and one credential ([`client_secret`](Self::client_secret),
 /// [`certificate_pem`](Self::certificate_pem) / [`certificate_file`](Self::certificate_file),
 /// [`federated_token_file`](Self::federated_token_file),
@@ -154,11 +155,6 @@ impl ConfidentialClientBuilder {
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
         self
-    }
-
-    /// The same as [`issuer`](Self::issuer) (its earlier name).
-    pub fn oidc_issuer(self, issuer: impl Into<String>) -> Self {
-        self.issuer(issuer)
     }
 
     /// Trusts an Entra authority host that is not one of Microsoft's known cloud hosts (e.g.
@@ -376,20 +372,21 @@ impl ConfidentialClientBuilder {
             (Some(_), None) | (None, Some(_)) if entra_parts => {
                 return Err(BuildError::Config(
                     "instance(...)/tenant_id(...) cannot be combined with authority(...) or \
-                     oidc_issuer(...)",
+                     issuer(...)",
                 ));
             }
-            (Some(issuer), None) => Authority::oidc(issuer)?,
-            (None, Some(url)) => Authority::from_url(url)?,
+            (Some(issuer), None) => Provider::oidc(issuer)?,
+            (None, Some(url)) => Provider::Entra(Authority::parse(url)?),
             (None, None) => match &self.tenant {
-                Some(tenant) => {
-                    Authority::entra(self.instance.as_deref().unwrap_or(DEFAULT_INSTANCE), tenant)?
-                }
+                Some(tenant) => Provider::Entra(Authority::new(
+                    self.instance.as_deref().unwrap_or(DEFAULT_INSTANCE),
+                    tenant,
+                )?),
                 None => return Err(BuildError::NoAuthority),
             },
         };
-        if let Authority::Entra { instance, .. } = &authority {
-            check_entra_host(instance, &self.trusted_hosts)?;
+        if let Provider::Entra(authority) = &authority {
+            check_entra_host(authority, &self.trusted_hosts)?;
             if self.resource.is_some() {
                 return Err(BuildError::Config(
                     "resource(...) is for providers other than Entra: Entra's v2 endpoint refuses \
@@ -418,16 +415,16 @@ impl ConfidentialClientBuilder {
 
         let mut v = Validator::builder().clock(SharedClock(Arc::clone(&self.clock)));
         match &authority {
-            Authority::Entra { instance, tenant } => {
+            Provider::Entra(authority) => {
                 // ID tokens name the cloud's canonical host whichever alias was configured.
-                v = v.instance(crate::authority::issuer_instance(instance));
-                v = if is_guid(tenant) {
-                    v.tenant_id(tenant.clone())
-                } else {
-                    v.any_tenant()
+                v = v.instance(authority.issuer_instance());
+                v = match authority.tenant() {
+                    TenantId::Id(tid) => v.tenant_id(tid.as_str()),
+                    // A domain or alias: ID tokens carry the tenant's GUID, unknown here.
+                    _ => v.any_tenant(),
                 };
             }
-            Authority::Oidc { issuer } => v = v.issuer(issuer.clone()),
+            Provider::Oidc { issuer } => v = v.issuer(issuer.clone()),
         }
         let lower = client_id.to_ascii_lowercase();
         v = if is_guid(&lower) {
@@ -496,16 +493,6 @@ impl fmt::Debug for ConfidentialClientBuilder {
     }
 }
 
-/// Whether `s` is a lowercase GUID.
-fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,7 +529,7 @@ mod tests {
         assert!(matches!(err, BuildError::InvalidUrl { .. }), "{err}");
         let err = ConfidentialClient::builder()
             .authority("https://login.example.com/t")
-            .oidc_issuer("https://idp")
+            .issuer("https://idp")
             .client_id("c")
             .client_secret("a")
             .build()

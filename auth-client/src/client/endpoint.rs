@@ -10,9 +10,9 @@ use tracing::{debug, warn};
 use super::flight::{Throttle, unix};
 use super::request::{Grant, TokenResponse};
 use super::stats::Counters;
-use crate::authority::{Authority, Endpoints};
 use crate::credential::{ASSERTION_TYPE, AssertionAlgorithm, ClientCredential};
 use crate::error::{Error, RequestContext, ServerError, Throttled};
+use crate::provider::{Endpoints, Provider};
 use crate::random;
 use crate::transport::{RawResponse, SendError, Transport};
 
@@ -42,7 +42,7 @@ enum Classified {
 
 /// Everything a token request needs: where to send it, how to authenticate, how to retry.
 pub(super) struct TokenEndpoint {
-    pub(super) authority: Authority,
+    pub(super) authority: Provider,
     /// `{instance}/{tenant}` for Entra, the issuer otherwise: the authority in cache keys.
     pub(super) authority_key: String,
     pub(super) client_id: String,
@@ -77,9 +77,7 @@ impl TokenEndpoint {
         self.endpoints
             .get_or_try_init(|| async {
                 match &self.authority {
-                    Authority::Oidc { issuer } => {
-                        Authority::discover(issuer, &self.transport).await
-                    }
+                    Provider::Oidc { issuer } => Provider::discover(issuer, &self.transport).await,
                     // Entra endpoints are set at build time; unreachable in practice.
                     entra => entra.entra_endpoints().ok_or(Error::Abandoned),
                 }

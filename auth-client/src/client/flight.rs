@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
+
+use crate::sync::lock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
@@ -113,11 +115,6 @@ impl Throttle {
     pub(super) fn hold(&self, key: &str, until: f64) {
         self.until.insert(key.to_owned(), until);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The guarded sections never panic; if one did, the map is still consistent.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Unix seconds as a `SystemTime`.

@@ -1,13 +1,9 @@
 //! OpenID Connect discovery: from an authority or metadata URL to the `jwks_uri` and issuer.
 
-use serde_json::Value;
-
-use crate::json;
+use crate::authority::Authority;
+use crate::discovery::{DiscoveryError, ProviderMetadata, WELL_KNOWN};
 use crate::jwks::error::JwksError;
 use crate::jwks::fetch::check_url;
-
-/// The path OIDC Discovery 1.0 §4 appends to an issuer.
-const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
 /// Where and what to discover.
 #[derive(Clone, Debug)]
@@ -36,36 +32,22 @@ pub(crate) fn from_authority(
     authority: &str,
     expected_issuer: Option<String>,
 ) -> Result<DiscoveryConfig, JwksError> {
-    let invalid = |reason: &'static str| JwksError::InvalidUrl {
+    let parsed = Authority::parse(authority).map_err(|e| JwksError::InvalidUrl {
         url: authority.to_owned(),
-        reason,
-    };
-    let trimmed = authority.trim_end_matches('/');
-    let trimmed = trimmed.strip_suffix("/v2.0").unwrap_or(trimmed);
-    let Some((instance, tenant)) = trimmed.rsplit_once('/') else {
-        return Err(invalid(
-            "an authority is {instance}/{tenant}, e.g. https://login.microsoftonline.com/<tenant-id>",
-        ));
-    };
-    if tenant.is_empty()
-        || instance.ends_with('/')
-        || !instance.contains("://")
-        || tenant.contains(['?', '#', '@', ':'])
-        || instance.contains(['?', '#'])
-    {
-        return Err(invalid(
-            "an authority is {instance}/{tenant}, e.g. https://login.microsoftonline.com/<tenant-id>",
-        ));
-    }
-    let issuer = format!("{instance}/{tenant}/v2.0");
-    let metadata_url = format!("{issuer}{WELL_KNOWN}");
-    check_url(&metadata_url).map_err(|_| {
-        invalid("not an absolute https URL (plain http is accepted only for loopback hosts)")
+        reason: match e {
+            crate::authority::AuthorityError::InvalidUrl { reason, .. } => reason,
+            _ => "the tenant is not a tenant id, a domain name, organizations, common or consumers",
+        },
+    })?;
+    let metadata_url = parsed.metadata_url();
+    check_url(&metadata_url).map_err(|_| JwksError::InvalidUrl {
+        url: authority.to_owned(),
+        reason: "not an absolute https URL (plain http is accepted only for loopback hosts)",
     })?;
     Ok(DiscoveryConfig {
         metadata_url,
-        expected_issuer: expected_issuer.unwrap_or(issuer),
-        tenant: Some(tenant.to_owned()),
+        expected_issuer: expected_issuer.unwrap_or_else(|| parsed.v2_issuer()),
+        tenant: Some(parsed.tenant().as_str().to_owned()),
     })
 }
 
@@ -103,44 +85,38 @@ pub(crate) fn from_metadata_url(
 impl DiscoveryConfig {
     /// Parses and checks a fetched discovery document.
     pub(crate) fn parse(&self, body: &[u8]) -> Result<Discovered, JwksError> {
-        let url = &self.metadata_url;
-        let invalid = |reason: &'static str| JwksError::InvalidDocument {
-            url: url.clone(),
-            reason,
-        };
-        json::check_strict(body).map_err(|e| match e {
-            json::JsonError::DuplicateMember => invalid("a member name is repeated"),
-            json::JsonError::Invalid => invalid("not a JSON object"),
+        let metadata = ProviderMetadata::from_json(body).and_then(|m| {
+            m.check_issuer(&self.expected_issuer, self.tenant.as_deref())?;
+            Ok(m)
+        });
+        let metadata = metadata.map_err(|e| match e {
+            DiscoveryError::IssuerMismatch {
+                expected,
+                discovered,
+            } => JwksError::IssuerMismatch {
+                expected,
+                discovered,
+            },
+            DiscoveryError::Invalid(reason) => JwksError::InvalidDocument {
+                url: self.metadata_url.clone(),
+                reason,
+            },
+            DiscoveryError::Missing(reason) => JwksError::InvalidDocument {
+                url: self.metadata_url.clone(),
+                reason,
+            },
         })?;
-        let value: Value =
-            serde_json::from_slice(body).map_err(|_| invalid("not a JSON object"))?;
-        let issuer = match value.get("issuer") {
-            Some(Value::String(issuer)) if !issuer.is_empty() => issuer.clone(),
-            _ => return Err(invalid("no \"issuer\" string")),
-        };
-        let jwks_uri = match value.get("jwks_uri") {
-            Some(Value::String(uri)) => uri.clone(),
-            _ => return Err(invalid("no \"jwks_uri\" string")),
-        };
-        if !self.issuer_matches(&issuer) {
-            return Err(JwksError::IssuerMismatch {
-                expected: self.expected_issuer.clone(),
-                discovered: issuer,
+        let Some(jwks_uri) = metadata.jwks_uri else {
+            return Err(JwksError::InvalidDocument {
+                url: self.metadata_url.clone(),
+                reason: "no \"jwks_uri\" string",
             });
-        }
+        };
         check_url(&jwks_uri)?;
-        Ok(Discovered { issuer, jwks_uri })
-    }
-
-    /// Byte-for-byte, after replacing `{tenantid}` with the configured tenant on both sides.
-    fn issuer_matches(&self, discovered: &str) -> bool {
-        match &self.tenant {
-            Some(tenant) => {
-                discovered.replace("{tenantid}", tenant)
-                    == self.expected_issuer.replace("{tenantid}", tenant)
-            }
-            None => discovered == self.expected_issuer,
-        }
+        Ok(Discovered {
+            issuer: metadata.issuer,
+            jwks_uri,
+        })
     }
 }
 

@@ -20,6 +20,7 @@ mod reading;
 use std::io::Read as _;
 use std::process::ExitCode;
 
+use auth_layer::authority::{Authority, Guid};
 use auth_layer::jwks::JwksCache;
 use auth_layer::{Algorithm, Authenticator, BuildError, FixedClock, KeySet, Profile, Validator};
 use auth_testkit::{TestKey, TokenBuilder, ids};
@@ -213,32 +214,26 @@ fn read_token(arg: Option<String>) -> Result<String, String> {
     Ok(t.to_owned())
 }
 
-/// Splits an authority URL into (instance, last path segment), ignoring a trailing `/v2.0`.
-fn split_authority(authority: &str) -> Option<(&str, &str)> {
-    let trimmed = authority.trim_end_matches('/');
-    let trimmed = trimmed.strip_suffix("/v2.0").unwrap_or(trimmed);
-    trimmed
-        .rsplit_once('/')
-        .filter(|(base, _)| base.contains("://") && !base.ends_with('/'))
-}
-
 fn build_validator(args: &VerifyArgs) -> Result<Validator, String> {
     let mut b = Validator::builder();
-    let from_authority = args.authority.as_deref().and_then(split_authority);
+    let from_authority = match args.authority.as_deref().map(Authority::parse) {
+        Some(Err(e)) => return Err(format!("--authority: {e}")),
+        Some(Ok(a)) => Some(a),
+        None => None,
+    };
     if let Some(instance) = args
         .instance
         .as_deref()
-        .or(from_authority.map(|(base, _)| base))
+        .or(from_authority.as_ref().map(Authority::instance))
     {
         b = b.instance(instance);
     }
     if args.tenants.is_empty()
         && !args.any_tenant
         && args.issuers.is_empty()
-        && let Some((_, tenant)) = from_authority
-        && is_guid_like(tenant)
+        && let Some(tid) = from_authority.as_ref().and_then(|a| a.tenant().guid())
     {
-        b = b.tenant_id(tenant);
+        b = b.tenant_id(tid.as_str());
     }
     if let Some(base) = &args.v1_issuer_base {
         b = b.v1_issuer_base(base.as_str());
@@ -251,7 +246,7 @@ fn build_validator(args: &VerifyArgs) -> Result<Validator, String> {
         b = b.issuer(issuer.as_str());
     }
     for aud in args.client_id.iter().chain(&args.audiences) {
-        b = if is_guid_like(aud) {
+        b = if Guid::parse(aud).is_ok() {
             b.client_id(aud.as_str())
         } else {
             b.audience(aud.as_str())
@@ -284,14 +279,6 @@ fn build_validator(args: &VerifyArgs) -> Result<Validator, String> {
         BuildError::ConflictingTenants => "--tenant and --any-tenant exclude each other".to_owned(),
         other => format!("invalid configuration: {other}"),
     })
-}
-
-fn is_guid_like(s: &str) -> bool {
-    s.len() == 36
-        && s.chars().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
