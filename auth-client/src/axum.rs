@@ -13,7 +13,7 @@ use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 
-use crate::challenge::ClaimsChallenge;
+use crate::claims_challenge::ClaimsChallenge;
 use crate::client::ConfidentialClient;
 use crate::error::Error;
 use crate::token::AccessToken;

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use auth_layer::ValidationError;
 use auth_layer::jwks::JwksError;
 
-use crate::challenge::ClaimsChallenge;
+use crate::claims_challenge::ClaimsChallenge;
 
 /// Why a [`ConfidentialClientBuilder`](crate::ConfidentialClientBuilder) (or
 /// [`ConfidentialClient::from_env`](crate::ConfidentialClient::from_env)) refused its

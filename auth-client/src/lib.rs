@@ -86,7 +86,7 @@ mod auth_code;
 #[cfg(feature = "axum")]
 mod axum;
 mod cache;
-mod challenge;
+mod claims_challenge;
 mod client;
 mod credential;
 mod env;
@@ -112,7 +112,7 @@ pub use cache::{
     BoxFuture, CacheError, CacheKey, CacheKeyKind, CachedToken, DEFAULT_CACHE_CAPACITY,
     InMemoryTokenCache, TokenCache,
 };
-pub use challenge::{ClaimsChallenge, ClaimsEncoding};
+pub use claims_challenge::{ClaimsChallenge, ClaimsEncoding};
 pub use client::builder::ConfidentialClientBuilder;
 pub use client::endpoint::{ClientAuthMethod, DEFAULT_THROTTLE};
 pub use client::request::TokenRequest;

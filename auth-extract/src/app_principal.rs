@@ -1,11 +1,8 @@
 //! [`AppPrincipal`]: an application calling as itself with an app-only token.
 
-use auth_layer::{Authenticator, Claims, Principal, Require, Strs, TokenKind};
-use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use http::request::Parts;
+use auth_layer::{Principal, Require, Strs};
 
-use crate::rejection::AuthRejection;
-use crate::resolve;
+use crate::resolve::principal_of_kind;
 
 /// An application calls as itself, no user present (client credentials flow,
 /// service-to-service): a valid *app-only* token, whose permissions are `roles`.
@@ -21,6 +18,9 @@ use crate::resolve;
 ///
 /// Authorize calling applications by [`roles`](Self::roles) (application permissions granted
 /// by an admin), or by [`client_id`](Self::client_id) against an allow-list.
+///
+/// [`Authenticator`]: auth_layer::Authenticator
+/// [`AuthRejection`]: crate::AuthRejection
 ///
 /// ```
 /// use auth_extract::AppPrincipal;
@@ -72,12 +72,12 @@ impl AppPrincipal {
     }
 
     /// `oid`: the object id of the calling application's service principal in this tenant.
-    pub fn oid(&self) -> Option<&str> {
+    pub fn object_id(&self) -> Option<&str> {
         self.principal.object_id()
     }
 
     /// `tid`: the tenant that issued the token.
-    pub fn tid(&self) -> Option<&str> {
+    pub fn tenant_id(&self) -> Option<&str> {
         self.principal.tenant_id()
     }
 
@@ -90,73 +90,6 @@ impl AppPrincipal {
     pub fn has_role(&self, role: &str) -> bool {
         self.principal.has_role(role)
     }
-
-    /// The validated principal.
-    pub fn principal(&self) -> &Principal {
-        &self.principal
-    }
-
-    /// Every claim of the token.
-    pub fn claims(&self) -> &Claims {
-        self.principal.claims()
-    }
-
-    /// The validated principal, by value.
-    pub fn into_principal(self) -> Principal {
-        self.principal
-    }
 }
 
-impl TryFrom<Principal> for AppPrincipal {
-    /// A delegated principal, given back.
-    type Error = Principal;
-
-    /// The application of an app-only principal.
-    fn try_from(principal: Principal) -> Result<Self, Principal> {
-        match principal.kind() {
-            TokenKind::App => Ok(Self { principal }),
-            TokenKind::Delegated => Err(principal),
-        }
-    }
-}
-
-impl<S> FromRequestParts<S> for AppPrincipal
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let principal = resolve::required(parts, state).await?;
-        from_principal(principal, state)
-    }
-}
-
-impl<S> OptionalFromRequestParts<S> for AppPrincipal
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match resolve::optional(parts, state).await? {
-            Some(principal) => from_principal(principal, state).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-fn from_principal<S>(principal: Principal, state: &S) -> Result<AppPrincipal, AuthRejection>
-where
-    Authenticator: FromRef<S>,
-{
-    Require::application()
-        .check(&principal)
-        .map_err(|e| resolve::refuse(state, e))?;
-    Ok(AppPrincipal { principal })
-}
+principal_of_kind!(AppPrincipal, TokenKind::App, Require::application);

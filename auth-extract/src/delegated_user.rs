@@ -1,11 +1,8 @@
 //! [`DelegatedUser`]: the signed-in user behind a delegated token.
 
-use auth_layer::{Authenticator, Claims, Principal, Require, Scopes, Strs, TokenKind};
-use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use http::request::Parts;
+use auth_layer::{Principal, Require, Scopes, Strs};
 
-use crate::rejection::AuthRejection;
-use crate::resolve;
+use crate::resolve::principal_of_kind;
 
 /// A user signed in and a client application calls for them (authorization code flow or
 /// On-Behalf-Of): a valid *delegated* token (`scp`).
@@ -23,8 +20,12 @@ use crate::resolve;
 /// token is still 401, and an app-only token still 403 (a caller that is present but of the
 /// wrong kind is not anonymous).
 ///
-/// Identify users by [`oid`](Self::oid) (with [`tid`](Self::tid) in multi-tenant apps), never
-/// by [`username`](Self::username) or [`name`](Self::name), which users or admins can change.
+/// Identify users by [`object_id`](Self::object_id) (with [`tenant_id`](Self::tenant_id) in
+/// multi-tenant apps), never by [`username`](Self::username) or [`name`](Self::name), which
+/// users or admins can change.
+///
+/// [`Authenticator`]: auth_layer::Authenticator
+/// [`AuthRejection`]: crate::AuthRejection
 ///
 /// ```
 /// use auth_extract::DelegatedUser;
@@ -35,7 +36,7 @@ use crate::resolve;
 /// use tower::ServiceExt;
 ///
 /// async fn me(user: DelegatedUser) -> String {
-///     format!("{} ({})", user.name().unwrap_or("?"), user.oid().unwrap_or("?"))
+///     format!("{} ({})", user.name().unwrap_or("?"), user.object_id().unwrap_or("?"))
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -70,13 +71,13 @@ pub struct DelegatedUser {
 
 impl DelegatedUser {
     /// `oid`: the user's object id, stable across the apps of a tenant. The key to identify a
-    /// user by (with [`tid`](Self::tid)).
-    pub fn oid(&self) -> Option<&str> {
+    /// user by (with [`tenant_id`](Self::tenant_id)).
+    pub fn object_id(&self) -> Option<&str> {
         self.principal.object_id()
     }
 
     /// `tid`: the tenant the user signed in to.
-    pub fn tid(&self) -> Option<&str> {
+    pub fn tenant_id(&self) -> Option<&str> {
         self.principal.tenant_id()
     }
 
@@ -115,73 +116,6 @@ impl DelegatedUser {
     pub fn client_id(&self) -> Option<&str> {
         self.principal.client_id()
     }
-
-    /// The validated principal.
-    pub fn principal(&self) -> &Principal {
-        &self.principal
-    }
-
-    /// Every claim of the token.
-    pub fn claims(&self) -> &Claims {
-        self.principal.claims()
-    }
-
-    /// The validated principal, by value.
-    pub fn into_principal(self) -> Principal {
-        self.principal
-    }
 }
 
-impl TryFrom<Principal> for DelegatedUser {
-    /// An app-only principal, given back.
-    type Error = Principal;
-
-    /// The user of a delegated principal.
-    fn try_from(principal: Principal) -> Result<Self, Principal> {
-        match principal.kind() {
-            TokenKind::Delegated => Ok(Self { principal }),
-            TokenKind::App => Err(principal),
-        }
-    }
-}
-
-impl<S> FromRequestParts<S> for DelegatedUser
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let principal = resolve::required(parts, state).await?;
-        from_principal(principal, state)
-    }
-}
-
-impl<S> OptionalFromRequestParts<S> for DelegatedUser
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match resolve::optional(parts, state).await? {
-            Some(principal) => from_principal(principal, state).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-fn from_principal<S>(principal: Principal, state: &S) -> Result<DelegatedUser, AuthRejection>
-where
-    Authenticator: FromRef<S>,
-{
-    Require::user()
-        .check(&principal)
-        .map_err(|e| resolve::refuse(state, e))?;
-    Ok(DelegatedUser { principal })
-}
+principal_of_kind!(DelegatedUser, TokenKind::Delegated, Require::user);

@@ -7,11 +7,10 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 
 use auth_layer::{Authenticator, Principal, Require};
-use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use http::request::Parts;
 
 use crate::rejection::AuthRejection;
-use crate::{AppPrincipal, DelegatedUser, resolve};
+use crate::resolve::{self, FromPrincipal, from_request_parts};
+use crate::{AppPrincipal, DelegatedUser};
 
 /// A delegated permission (an `scp` value) as a type, for [`Scope<S>`]. Define one with
 /// [`scope!`](crate::scope!).
@@ -121,6 +120,85 @@ macro_rules! role {
     };
 }
 
+/// The rest of a guard ([`Scope<S>`], [`Role<R>`]): the caller of the right kind (`$caller`)
+/// whose token carries the permission the marker `$marker` names, checked with `$check`.
+/// Generates the accessors, `Deref` to the caller, `Clone` and `Debug` without bounds on the
+/// marker, and the extractor impls.
+macro_rules! permission_guard {
+    (
+        impl $guard:ident<$marker:ident: $name_trait:ident> {
+            $caller_field:ident: $caller:ident,
+            $marker_field:ident: PhantomData,
+            check: $check:path,
+        }
+        $(#[$name_doc:meta])* fn $name_fn:ident;
+        $(#[$get_doc:meta])* fn $get_fn:ident;
+        $(#[$into_doc:meta])* fn $into_fn:ident;
+    ) => {
+        impl<$marker: $name_trait> $guard<$marker> {
+            $(#[$name_doc])*
+            pub fn $name_fn(&self) -> &'static str {
+                $marker::NAME
+            }
+
+            $(#[$get_doc])*
+            pub fn $get_fn(&self) -> &$caller {
+                &self.$caller_field
+            }
+
+            $(#[$into_doc])*
+            pub fn $into_fn(self) -> $caller {
+                self.$caller_field
+            }
+        }
+
+        impl<$marker: $name_trait> FromPrincipal for $guard<$marker> {
+            type Rejection = AuthRejection;
+
+            fn from_principal(
+                principal: Principal,
+                auth: &Authenticator,
+            ) -> Result<Self, AuthRejection> {
+                $check([$marker::NAME])
+                    .check(&principal)
+                    .map_err(|e| resolve::refuse(auth, e))?;
+                Ok(Self {
+                    $caller_field: $caller { principal },
+                    $marker_field: PhantomData,
+                })
+            }
+        }
+
+        from_request_parts!($guard<$marker: $name_trait> => AuthRejection);
+
+        impl<$marker: $name_trait> Deref for $guard<$marker> {
+            type Target = $caller;
+
+            fn deref(&self) -> &$caller {
+                &self.$caller_field
+            }
+        }
+
+        impl<$marker: $name_trait> Clone for $guard<$marker> {
+            fn clone(&self) -> Self {
+                Self {
+                    $caller_field: self.$caller_field.clone(),
+                    $marker_field: PhantomData,
+                }
+            }
+        }
+
+        impl<$marker: $name_trait> fmt::Debug for $guard<$marker> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($guard))
+                    .field(stringify!($marker_field), &$marker::NAME)
+                    .field(stringify!($caller_field), &self.$caller_field)
+                    .finish()
+            }
+        }
+    };
+}
+
 /// A [`DelegatedUser`] whose token grants the scope `S`: the handler's signature states the
 /// delegated permission it needs.
 ///
@@ -141,7 +219,7 @@ macro_rules! role {
 /// scope!(pub CaseCreate = "Case.Create");
 ///
 /// async fn create_case(user: Scope<CaseCreate>) -> String {
-///     format!("case opened by {}", user.oid().unwrap_or("?"))
+///     format!("case opened by {}", user.object_id().unwrap_or("?"))
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -173,94 +251,19 @@ pub struct Scope<S: ScopeName> {
     scope: PhantomData<fn() -> S>,
 }
 
-impl<S: ScopeName> Scope<S> {
+permission_guard! {
+    impl Scope<S: ScopeName> {
+        user: DelegatedUser,
+        scope: PhantomData,
+        check: Require::scopes_any,
+    }
     /// The required scope, `S::NAME`. (Not `name()`: that is the user's display name, reached
     /// through `Deref` to [`DelegatedUser`].)
-    pub fn scope_name(&self) -> &'static str {
-        S::NAME
-    }
-
+    fn scope_name;
     /// The user.
-    pub fn user(&self) -> &DelegatedUser {
-        &self.user
-    }
-
+    fn user;
     /// The user, by value.
-    pub fn into_user(self) -> DelegatedUser {
-        self.user
-    }
-
-    fn check<St>(principal: Principal, state: &St) -> Result<Self, AuthRejection>
-    where
-        Authenticator: FromRef<St>,
-    {
-        Require::scopes_any([S::NAME])
-            .check(&principal)
-            .map_err(|e| resolve::refuse(state, e))?;
-        Ok(Self {
-            user: DelegatedUser { principal },
-            scope: PhantomData,
-        })
-    }
-}
-
-impl<S: ScopeName> Deref for Scope<S> {
-    type Target = DelegatedUser;
-
-    fn deref(&self) -> &DelegatedUser {
-        &self.user
-    }
-}
-
-impl<S: ScopeName> Clone for Scope<S> {
-    fn clone(&self) -> Self {
-        Self {
-            user: self.user.clone(),
-            scope: PhantomData,
-        }
-    }
-}
-
-impl<S: ScopeName> fmt::Debug for Scope<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scope")
-            .field("scope", &S::NAME)
-            .field("user", &self.user)
-            .finish()
-    }
-}
-
-impl<S, St> FromRequestParts<St> for Scope<S>
-where
-    S: ScopeName,
-    Authenticator: FromRef<St>,
-    St: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
-        let principal = resolve::required(parts, state).await?;
-        Self::check(principal, state)
-    }
-}
-
-impl<S, St> OptionalFromRequestParts<St> for Scope<S>
-where
-    S: ScopeName,
-    Authenticator: FromRef<St>,
-    St: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &St,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match resolve::optional(parts, state).await? {
-            Some(principal) => Self::check(principal, state).map(Some),
-            None => Ok(None),
-        }
-    }
+    fn into_user;
 }
 
 /// An [`AppPrincipal`] whose app-only token carries the role `R`: the handler's signature
@@ -313,91 +316,16 @@ pub struct Role<R: RoleName> {
     role: PhantomData<fn() -> R>,
 }
 
-impl<R: RoleName> Role<R> {
+permission_guard! {
+    impl Role<R: RoleName> {
+        app: AppPrincipal,
+        role: PhantomData,
+        check: Require::roles_any,
+    }
     /// The required role, `R::NAME`.
-    pub fn role_name(&self) -> &'static str {
-        R::NAME
-    }
-
+    fn role_name;
     /// The application.
-    pub fn app(&self) -> &AppPrincipal {
-        &self.app
-    }
-
+    fn app;
     /// The application, by value.
-    pub fn into_app(self) -> AppPrincipal {
-        self.app
-    }
-
-    fn check<St>(principal: Principal, state: &St) -> Result<Self, AuthRejection>
-    where
-        Authenticator: FromRef<St>,
-    {
-        Require::roles_any([R::NAME])
-            .check(&principal)
-            .map_err(|e| resolve::refuse(state, e))?;
-        Ok(Self {
-            app: AppPrincipal { principal },
-            role: PhantomData,
-        })
-    }
-}
-
-impl<R: RoleName> Deref for Role<R> {
-    type Target = AppPrincipal;
-
-    fn deref(&self) -> &AppPrincipal {
-        &self.app
-    }
-}
-
-impl<R: RoleName> Clone for Role<R> {
-    fn clone(&self) -> Self {
-        Self {
-            app: self.app.clone(),
-            role: PhantomData,
-        }
-    }
-}
-
-impl<R: RoleName> fmt::Debug for Role<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Role")
-            .field("role", &R::NAME)
-            .field("app", &self.app)
-            .finish()
-    }
-}
-
-impl<R, St> FromRequestParts<St> for Role<R>
-where
-    R: RoleName,
-    Authenticator: FromRef<St>,
-    St: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
-        let principal = resolve::required(parts, state).await?;
-        Self::check(principal, state)
-    }
-}
-
-impl<R, St> OptionalFromRequestParts<St> for Role<R>
-where
-    R: RoleName,
-    Authenticator: FromRef<St>,
-    St: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &St,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match resolve::optional(parts, state).await? {
-            Some(principal) => Self::check(principal, state).map(Some),
-            None => Ok(None),
-        }
-    }
+    fn into_app;
 }

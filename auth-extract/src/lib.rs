@@ -10,7 +10,7 @@
 //! | [`Caller`]                 | either, as an enum                        | routes serving both          |
 //! | [`Authenticated`]          | either, as the raw [`auth_layer::Principal`] |                           |
 //! | [`Scope<S>`] / [`Role<R>`] | a delegated token with scope `S` / an app-only token with role `R` | typed guards |
-//! | [`Claims<T>`]              | either, claims deserialized into `T`      | custom claims                |
+//! | [`CustomClaims<T>`]        | either, claims deserialized into `T`      | custom claims                |
 //!
 //! Each also works as `Option<…>` for routes that serve anonymous callers: `None` when the
 //! request has no credentials, while an invalid token (401) or a caller of the wrong kind or
@@ -33,10 +33,10 @@
 //!
 //! ## Refusals
 //!
-//! [`AuthRejection`] (and [`ClaimsRejection`] for [`Claims<T>`]) respond as RFC 6750 says:
-//! 401 with a bare `WWW-Authenticate: Bearer` without credentials, 400 `invalid_request` for a
-//! malformed request, 401 `invalid_token` for an invalid token, 403 `insufficient_scope` for a
-//! valid token of the wrong kind or lacking the scope or role (named in `scope="…"`).
+//! [`AuthRejection`] (and [`CustomClaimsRejection`] for [`CustomClaims<T>`]) respond as RFC 6750
+//! says: 401 with a bare `WWW-Authenticate: Bearer` without credentials, 400 `invalid_request`
+//! for a malformed request, 401 `invalid_token` for an invalid token, 403 `insufficient_scope`
+//! for a valid token of the wrong kind or lacking the scope or role (named in `scope="…"`).
 //!
 //! ```
 //! use auth_extract::{AppPrincipal, Caller, DelegatedUser, Scope, scope};
@@ -97,7 +97,7 @@
 #![warn(missing_docs)]
 
 mod app_principal;
-mod claims;
+mod custom_claims;
 mod delegated_user;
 mod guard;
 mod principal;
@@ -105,8 +105,8 @@ mod rejection;
 mod resolve;
 
 pub use app_principal::AppPrincipal;
-pub use claims::Claims;
+pub use custom_claims::CustomClaims;
 pub use delegated_user::DelegatedUser;
 pub use guard::{Role, RoleName, Scope, ScopeName};
 pub use principal::{Authenticated, Caller};
-pub use rejection::{AuthRejection, ClaimsMismatch, ClaimsRejection};
+pub use rejection::{AuthRejection, ClaimsMismatch, CustomClaimsRejection};

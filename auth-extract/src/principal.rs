@@ -4,11 +4,9 @@
 use std::ops::Deref;
 
 use auth_layer::{Authenticator, Claims, Principal, TokenKind};
-use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use http::request::Parts;
 
 use crate::rejection::AuthRejection;
-use crate::resolve;
+use crate::resolve::{FromPrincipal, from_request_parts};
 use crate::{AppPrincipal, DelegatedUser};
 
 /// The caller of a route that serves both users and applications: a [`DelegatedUser`] or an
@@ -28,7 +26,7 @@ use crate::{AppPrincipal, DelegatedUser};
 ///
 /// async fn who(caller: Caller) -> String {
 ///     match caller {
-///         Caller::User(user) => format!("user {}", user.oid().unwrap_or("?")),
+///         Caller::User(user) => format!("user {}", user.object_id().unwrap_or("?")),
 ///         Caller::App(app) => format!("app {}", app.client_id().unwrap_or("?")),
 ///     }
 /// }
@@ -69,12 +67,12 @@ impl Caller {
     }
 
     /// `oid`: the user's object id, or the calling application's service principal's.
-    pub fn oid(&self) -> Option<&str> {
+    pub fn object_id(&self) -> Option<&str> {
         self.principal().object_id()
     }
 
     /// `tid`: the tenant that issued the token.
-    pub fn tid(&self) -> Option<&str> {
+    pub fn tenant_id(&self) -> Option<&str> {
         self.principal().tenant_id()
     }
 
@@ -130,32 +128,15 @@ impl From<Principal> for Caller {
     }
 }
 
-impl<S> FromRequestParts<S> for Caller
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromPrincipal for Caller {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        resolve::required(parts, state).await.map(Caller::from)
+    fn from_principal(principal: Principal, _: &Authenticator) -> Result<Self, AuthRejection> {
+        Ok(Caller::from(principal))
     }
 }
 
-impl<S> OptionalFromRequestParts<S> for Caller
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(resolve::optional(parts, state).await?.map(Caller::from))
-    }
-}
+from_request_parts!(Caller => AuthRejection);
 
 /// The validated [`Principal`] of either kind, as an extractor (`auth_layer::Principal` itself
 /// cannot be one: it is a foreign type).
@@ -208,29 +189,12 @@ impl Deref for Authenticated {
     }
 }
 
-impl<S> FromRequestParts<S> for Authenticated
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromPrincipal for Authenticated {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        resolve::required(parts, state).await.map(Authenticated)
+    fn from_principal(principal: Principal, _: &Authenticator) -> Result<Self, AuthRejection> {
+        Ok(Authenticated(principal))
     }
 }
 
-impl<S> OptionalFromRequestParts<S> for Authenticated
-where
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AuthRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(resolve::optional(parts, state).await?.map(Authenticated))
-    }
-}
+from_request_parts!(Authenticated => AuthRejection);

@@ -131,7 +131,7 @@ impl From<AuthRejection> for AuthError {
 /// The fixed description of [`ClaimsMismatch`].
 const CLAIMS_MISMATCH: &str = "the token lacks claims this route needs";
 
-/// The token is valid, but its claims do not fit the type a [`Claims<T>`](crate::Claims)
+/// The token is valid, but its claims do not fit the type a [`CustomClaims<T>`](crate::CustomClaims)
 /// extractor asked for (a required claim is missing, or has another type).
 ///
 /// Responds 403 `insufficient_scope` with the description "the token lacks claims this route
@@ -143,7 +143,7 @@ const CLAIMS_MISMATCH: &str = "the token lacks claims this route needs";
 /// [`detail`](Self::detail) says which claim, for server-side logs.
 ///
 /// ```
-/// use auth_extract::{Claims, ClaimsRejection};
+/// use auth_extract::{CustomClaims, CustomClaimsRejection};
 /// use auth_layer::Authenticator;
 /// use auth_testkit::{TokenBuilder, default_keyset, ids};
 /// use axum_core::extract::FromRequestParts;
@@ -165,8 +165,8 @@ const CLAIMS_MISMATCH: &str = "the token lacks claims this route needs";
 ///     .header("authorization", format!("Bearer {token}"))
 ///     .body(())?
 ///     .into_parts();
-/// let Err(ClaimsRejection::Mismatch(mismatch)) =
-///     Claims::<Employee>::from_request_parts(&mut parts, &auth).await
+/// let Err(CustomClaimsRejection::Mismatch(mismatch)) =
+///     CustomClaims::<Employee>::from_request_parts(&mut parts, &auth).await
 /// else {
 ///     panic!("expected a claims mismatch");
 /// };
@@ -244,11 +244,11 @@ fn sanitized(err: &serde_json::Error) -> String {
         )
 }
 
-/// The rejection of [`Claims<T>`](crate::Claims): the caller could not be authenticated, or
+/// The rejection of [`CustomClaims<T>`](crate::CustomClaims): the caller could not be authenticated, or
 /// its claims do not fit `T`.
 ///
 /// ```
-/// use auth_extract::{Claims, ClaimsRejection};
+/// use auth_extract::{CustomClaims, CustomClaimsRejection};
 /// use auth_layer::Authenticator;
 /// use auth_testkit::{default_keyset, ids};
 /// use axum_core::extract::FromRequestParts;
@@ -261,76 +261,76 @@ fn sanitized(err: &serde_json::Error) -> String {
 ///     .keys(default_keyset())
 ///     .build()?;
 /// let (mut parts, ()) = Request::get("/").body(())?.into_parts(); // no token
-/// let rejection = Claims::<serde_json::Value>::from_request_parts(&mut parts, &auth)
+/// let rejection = CustomClaims::<serde_json::Value>::from_request_parts(&mut parts, &auth)
 ///     .await
 ///     .unwrap_err();
-/// assert!(matches!(rejection, ClaimsRejection::Auth(_)));
+/// assert!(matches!(rejection, CustomClaimsRejection::Auth(_)));
 /// assert_eq!(rejection.status(), StatusCode::UNAUTHORIZED);
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum ClaimsRejection {
+pub enum CustomClaimsRejection {
     /// No caller: no token, a malformed request, or an invalid token.
     Auth(AuthRejection),
     /// A valid token whose claims do not fit the requested type.
     Mismatch(ClaimsMismatch),
 }
 
-impl ClaimsRejection {
+impl CustomClaimsRejection {
     /// The response body text (the client-safe description).
     pub fn body_text(&self) -> String {
         match self {
-            ClaimsRejection::Auth(r) => r.body_text(),
-            ClaimsRejection::Mismatch(r) => r.body_text(),
+            CustomClaimsRejection::Auth(r) => r.body_text(),
+            CustomClaimsRejection::Mismatch(r) => r.body_text(),
         }
     }
 
     /// The HTTP status: 400, 401 or 403.
     pub fn status(&self) -> StatusCode {
         match self {
-            ClaimsRejection::Auth(r) => r.status(),
-            ClaimsRejection::Mismatch(r) => r.status(),
+            CustomClaimsRejection::Auth(r) => r.status(),
+            CustomClaimsRejection::Mismatch(r) => r.status(),
         }
     }
 }
 
-impl IntoResponse for ClaimsRejection {
+impl IntoResponse for CustomClaimsRejection {
     fn into_response(self) -> Response {
         match self {
-            ClaimsRejection::Auth(r) => r.into_response(),
-            ClaimsRejection::Mismatch(r) => r.into_response(),
+            CustomClaimsRejection::Auth(r) => r.into_response(),
+            CustomClaimsRejection::Mismatch(r) => r.into_response(),
         }
     }
 }
 
-impl fmt::Display for ClaimsRejection {
+impl fmt::Display for CustomClaimsRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClaimsRejection::Auth(r) => fmt::Display::fmt(r, f),
-            ClaimsRejection::Mismatch(r) => fmt::Display::fmt(r, f),
+            CustomClaimsRejection::Auth(r) => fmt::Display::fmt(r, f),
+            CustomClaimsRejection::Mismatch(r) => fmt::Display::fmt(r, f),
         }
     }
 }
 
-impl std::error::Error for ClaimsRejection {
+impl std::error::Error for CustomClaimsRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ClaimsRejection::Auth(r) => Some(r),
-            ClaimsRejection::Mismatch(r) => Some(r),
+            CustomClaimsRejection::Auth(r) => Some(r),
+            CustomClaimsRejection::Mismatch(r) => Some(r),
         }
     }
 }
 
-impl From<AuthRejection> for ClaimsRejection {
+impl From<AuthRejection> for CustomClaimsRejection {
     fn from(rejection: AuthRejection) -> Self {
-        ClaimsRejection::Auth(rejection)
+        CustomClaimsRejection::Auth(rejection)
     }
 }
 
-impl From<ClaimsMismatch> for ClaimsRejection {
+impl From<ClaimsMismatch> for CustomClaimsRejection {
     fn from(rejection: ClaimsMismatch) -> Self {
-        ClaimsRejection::Mismatch(rejection)
+        CustomClaimsRejection::Mismatch(rejection)
     }
 }
 
@@ -357,11 +357,9 @@ mod tests {
 
     #[test]
     fn insufficient_scope_without_a_scope_has_no_scope_parameter() {
-        let c = Challenge {
-            realm: Some("api".into()),
-            resource_metadata: Some("https://api.example.com/prm".into()),
-            ..Challenge::default()
-        };
+        let c = Challenge::new()
+            .realm("api")
+            .resource_metadata("https://api.example.com/prm");
         let res = AuthRejection::new(insufficient(Vec::new(), "needs a user"), c).into_response();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
         assert_eq!(
@@ -389,10 +387,7 @@ mod tests {
 
     #[test]
     fn a_realm_that_looks_like_an_empty_scope_is_left_alone() {
-        let c = Challenge {
-            realm: Some(", scope=\"\"".into()),
-            ..Challenge::default()
-        };
+        let c = Challenge::new().realm(", scope=\"\"");
         let res = AuthRejection::new(insufficient(Vec::new(), "x"), c).into_response();
         assert_eq!(
             www(&res),

@@ -2,8 +2,8 @@
 //! status codes and RFC 6750 challenges that come back.
 
 use auth_extract::{
-    AppPrincipal, AuthRejection, Authenticated, Caller, Claims, ClaimsRejection, DelegatedUser,
-    Role, Scope, role, scope,
+    AppPrincipal, AuthRejection, Authenticated, Caller, CustomClaims, CustomClaimsRejection,
+    DelegatedUser, Role, Scope, role, scope,
 };
 use auth_layer::{AuthenticateLayer, Authenticator, AuthenticatorStats, TokenKind};
 use auth_testkit::{TestKey, TokenBuilder, default_keyset, ids};
@@ -60,8 +60,8 @@ fn app(auth: &Authenticator) -> Router {
             get(|user: DelegatedUser| async move {
                 format!(
                     "{}|{}|{}|{}|{}|{}",
-                    user.oid().unwrap_or("-"),
-                    user.tid().unwrap_or("-"),
+                    user.object_id().unwrap_or("-"),
+                    user.tenant_id().unwrap_or("-"),
                     user.name().unwrap_or("-"),
                     user.username().unwrap_or("-"),
                     user.client_id().unwrap_or("-"),
@@ -75,8 +75,8 @@ fn app(auth: &Authenticator) -> Router {
                 format!(
                     "{}|{}|{}|{}",
                     app.client_id().unwrap_or("-"),
-                    app.oid().unwrap_or("-"),
-                    app.tid().unwrap_or("-"),
+                    app.object_id().unwrap_or("-"),
+                    app.tenant_id().unwrap_or("-"),
                     app.roles().join(" "),
                 )
             }),
@@ -85,8 +85,8 @@ fn app(auth: &Authenticator) -> Router {
             "/caller",
             get(|caller: Caller| async move {
                 match caller {
-                    Caller::User(user) => format!("user {}", user.oid().unwrap_or("-")),
-                    Caller::App(app) => format!("app {}", app.oid().unwrap_or("-")),
+                    Caller::User(user) => format!("user {}", user.object_id().unwrap_or("-")),
+                    Caller::App(app) => format!("app {}", app.object_id().unwrap_or("-")),
                 }
             }),
         )
@@ -97,7 +97,7 @@ fn app(auth: &Authenticator) -> Router {
         .route(
             "/cases",
             get(|user: Scope<CaseCreate>| async move {
-                format!("{} {}", user.scope_name(), user.oid().unwrap_or("-"))
+                format!("{} {}", user.scope_name(), user.object_id().unwrap_or("-"))
             }),
         )
         .route(
@@ -110,7 +110,7 @@ fn app(auth: &Authenticator) -> Router {
             "/maybe-user",
             get(|user: Option<DelegatedUser>| async move {
                 match user {
-                    Some(user) => format!("some {}", user.oid().unwrap_or("-")),
+                    Some(user) => format!("some {}", user.object_id().unwrap_or("-")),
                     None => "none".to_owned(),
                 }
             }),
@@ -132,15 +132,15 @@ fn app(auth: &Authenticator) -> Router {
         )
         .route(
             "/employee",
-            get(|Claims(e): Claims<Employee>| async move {
+            get(|CustomClaims(e): CustomClaims<Employee>| async move {
                 format!("{} {} {}", e.oid, e.employee_id, e.level)
             }),
         )
         .route(
             "/maybe-employee",
-            get(|e: Option<Claims<Employee>>| async move {
+            get(|e: Option<CustomClaims<Employee>>| async move {
                 match e {
-                    Some(Claims(e)) => format!("some {}", e.employee_id),
+                    Some(CustomClaims(e)) => format!("some {}", e.employee_id),
                     None => "none".to_owned(),
                 }
             }),
@@ -148,15 +148,17 @@ fn app(auth: &Authenticator) -> Router {
         .route(
             "/two",
             get(|user: DelegatedUser, caller: Caller| async move {
-                assert_eq!(user.oid(), caller.oid());
+                assert_eq!(user.object_id(), caller.object_id());
                 "ok"
             }),
         )
         .route(
             "/three",
             get(
-                |user: DelegatedUser, _scope: Scope<CaseCreate>, Claims(e): Claims<Employee>| async move {
-                    format!("{} {}", user.oid().unwrap_or("-"), e.employee_id)
+                |user: DelegatedUser,
+                 _scope: Scope<CaseCreate>,
+                 CustomClaims(e): CustomClaims<Employee>| async move {
+                    format!("{} {}", user.object_id().unwrap_or("-"), e.employee_id)
                 },
             ),
         )
@@ -529,7 +531,7 @@ async fn optional_caller_accepts_anonymous_users_and_apps() {
     assert_eq!(text(svc).await, "some app");
 }
 
-// ---- Claims<T> ---------------------------------------------------------------------------
+// ---- CustomClaims<T> ---------------------------------------------------------------------------
 
 #[tokio::test]
 async fn claims_extractor_deserializes_a_custom_type() {
@@ -582,11 +584,11 @@ async fn claims_rejection_reports_the_missing_claim_for_logs() {
     let auth = authenticator();
     let token = TokenBuilder::delegated().claim("level", 3).sign();
     let (mut parts, ()) = request("/", Some(&token)).map(|_| ()).into_parts();
-    let rejection = Claims::<Employee>::from_request_parts(&mut parts, &auth)
+    let rejection = CustomClaims::<Employee>::from_request_parts(&mut parts, &auth)
         .await
         .err()
         .unwrap();
-    let ClaimsRejection::Mismatch(mismatch) = &rejection else {
+    let CustomClaimsRejection::Mismatch(mismatch) = &rejection else {
         panic!("expected a mismatch, got {rejection:?}");
     };
     assert_eq!(mismatch.detail(), "missing field `employee_id`");

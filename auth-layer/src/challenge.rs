@@ -169,7 +169,30 @@ impl From<ValidationError> for AuthError {
 }
 
 /// How refusals are rendered: realm, RFC 9728 `resource_metadata`, and the body.
+///
+/// Usually set through the [`AuthenticatorBuilder`](crate::AuthenticatorBuilder) (`realm`,
+/// `resource_metadata`, `problem_json`, `grpc_service`) and read with
+/// [`Authenticator::challenge`](crate::Authenticator::challenge). To build one yourself (to
+/// render an [`AuthError`] outside the layers), start from [`Challenge::new`] and chain the
+/// setters: the struct is `#[non_exhaustive]`, so a new setting is not a breaking change
+/// (<https://doc.rust-lang.org/std/attribute.non_exhaustive.html>). Its fields stay readable.
+///
+/// ```
+/// use auth_layer::{AuthError, BodyStyle, Challenge};
+///
+/// let challenge = Challenge::new()
+///     .realm("cases")
+///     .resource_metadata("https://api.example.com/.well-known/oauth-protected-resource")
+///     .body(BodyStyle::ProblemJson);
+/// assert_eq!(challenge.realm.as_deref(), Some("cases"));
+/// assert!(!challenge.grpc_service);
+/// assert_eq!(
+///     AuthError::MissingCredentials.www_authenticate(&challenge),
+///     "Bearer realm=\"cases\", resource_metadata=\"https://api.example.com/.well-known/oauth-protected-resource\""
+/// );
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Challenge {
     /// The `realm` parameter, if any.
     pub realm: Option<String>,
@@ -183,6 +206,39 @@ pub struct Challenge {
     /// claims to be. Set with
     /// [`AuthenticatorBuilder::grpc_service`](crate::AuthenticatorBuilder::grpc_service).
     pub grpc_service: bool,
+}
+
+impl Challenge {
+    /// No realm, no `resource_metadata`, an empty body, not a gRPC service (the same as
+    /// [`Challenge::default`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the `realm` parameter.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// Sets the RFC 9728 `resource_metadata` URL (the protected resource metadata document).
+    pub fn resource_metadata(mut self, url: impl Into<String>) -> Self {
+        self.resource_metadata = Some(url.into());
+        self
+    }
+
+    /// Sets the response body of HTTP refusals.
+    pub fn body(mut self, body: BodyStyle) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Sets whether the service is a gRPC service (see the field
+    /// [`grpc_service`](Challenge#structfield.grpc_service)).
+    pub fn grpc_service(mut self, grpc_service: bool) -> Self {
+        self.grpc_service = grpc_service;
+        self
+    }
 }
 
 /// The body of a refusal.
@@ -278,15 +334,30 @@ mod tests {
     }
 
     #[test]
+    fn challenge_setters_set_each_field_and_new_is_the_default() {
+        assert_eq!(Challenge::new(), Challenge::default());
+        let c = Challenge::new()
+            .realm("api")
+            .resource_metadata("https://api.example.com/prm")
+            .body(BodyStyle::ProblemJson)
+            .grpc_service(true);
+        assert_eq!(c.realm.as_deref(), Some("api"));
+        assert_eq!(
+            c.resource_metadata.as_deref(),
+            Some("https://api.example.com/prm")
+        );
+        assert_eq!(c.body, BodyStyle::ProblemJson);
+        assert!(c.grpc_service);
+        assert!(!c.grpc_service(false).grpc_service);
+    }
+
+    #[test]
     fn missing_credentials_get_a_bare_challenge() {
         assert_eq!(
             header(&AuthError::MissingCredentials, &Challenge::default()),
             "Bearer"
         );
-        let realm = Challenge {
-            realm: Some("api".into()),
-            ..Challenge::default()
-        };
+        let realm = Challenge::new().realm("api");
         assert_eq!(
             header(&AuthError::MissingCredentials, &realm),
             "Bearer realm=\"api\""
@@ -321,10 +392,7 @@ mod tests {
 
     #[test]
     fn quoted_values_are_escaped() {
-        let c = Challenge {
-            realm: Some("a\"b\\c\nd".into()),
-            ..Challenge::default()
-        };
+        let c = Challenge::new().realm("a\"b\\c\nd");
         assert_eq!(
             header(&AuthError::MissingCredentials, &c),
             "Bearer realm=\"a\\\"b\\\\cd\""
@@ -343,10 +411,7 @@ mod tests {
 
     #[test]
     fn problem_json_bodies_carry_the_description() {
-        let c = Challenge {
-            body: BodyStyle::ProblemJson,
-            ..Challenge::default()
-        };
+        let c = Challenge::new().body(BodyStyle::ProblemJson);
         let res: Response<String> =
             AuthError::InvalidRequest("two Authorization headers").to_response(&c, false);
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);

@@ -14,83 +14,45 @@
 
 use std::net::SocketAddr;
 
-use auth_web::{CsrfForm, CsrfToken, SignedIn, TokenError, UserTokenAcquisition};
+use auth_web::{CsrfForm, CsrfToken, SignedIn, UserTokenAcquisition};
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse as _, Response};
+use axum::response::Response;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::config::{ClientConfig, ConfigError, Vars, redirect_uri};
-use crate::trace::Trace;
-use crate::web::{Sessions, WebApp, WebCore, WebSettings, web_router};
+use crate::config::ConfigError;
+use crate::web::{WebApp, WebAppConfig, WebAppDefaults, WebCore, WebSettings, web_router};
 
 /// The app's name (and the emulator's app registration).
 pub const NAME: &str = "auth-code-client";
 
-/// The settings of `auth-code-client`.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// `LISTEN_ADDR` (default `127.0.0.1:8080`).
-    pub listen: SocketAddr,
-    /// This web app's registration: `AZURE_*`.
-    pub client: ClientConfig,
-    /// `REDIRECT_URI` (default `http://{LISTEN_ADDR}/redirect`, as registered in the default tenant).
-    pub redirect_uri: Option<String>,
-    /// `BACKEND_API_URL` (default `http://127.0.0.1:8081`): where `auth-code-api` runs.
-    pub backend_api_url: String,
-    /// `BACKEND_API_SCOPE` (default `api://backend-api-id/Case.Create`).
-    pub backend_api_scope: String,
-    /// `REDIS_URL` + `SESSION_ENCRYPTION_KEY`: sessions in Redis (default: in memory).
-    pub sessions: Sessions,
-    /// Records the calls (the tour); off by default.
-    pub trace: Trace,
-}
+/// The settings of `auth-code-client`, with [`DEFAULTS`].
+pub type Config = WebAppConfig;
 
-impl Config {
-    /// Reads the environment (see `examples/README.md`).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::env())
-    }
-
-    /// Reads `vars`.
-    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
-        Ok(Config {
-            listen: vars.listen_addr("127.0.0.1:8080")?,
-            // `BACKEND_API_RESOURCE`: the API's RFC 8707 resource indicator (OIDC_ISSUER only).
-            client: ClientConfig::from_vars(vars)?.resource_from(vars, "BACKEND_API_RESOURCE")?,
-            redirect_uri: vars.get("REDIRECT_URI"),
-            backend_api_url: vars.url("BACKEND_API_URL", "http://127.0.0.1:8081")?,
-            backend_api_scope: vars.or("BACKEND_API_SCOPE", "api://backend-api-id/Case.Create"),
-            sessions: Sessions::from_vars(vars)?,
-            trace: Trace::off(),
-        })
-    }
-}
+/// `LISTEN_ADDR` `127.0.0.1:8080`; `BACKEND_API_URL` `http://127.0.0.1:8081` (where
+/// `auth-code-api` runs), `BACKEND_API_SCOPE` `api://backend-api-id/Case.Create`;
+/// `BACKEND_API_RESOURCE`: the API's RFC 8707 resource indicator (`OIDC_ISSUER` only).
+pub const DEFAULTS: WebAppDefaults = WebAppDefaults {
+    listen: "127.0.0.1:8080",
+    api_url: ("BACKEND_API_URL", "http://127.0.0.1:8081"),
+    api_scope: ("BACKEND_API_SCOPE", "api://backend-api-id/Case.Create"),
+    api_resource: "BACKEND_API_RESOURCE",
+};
 
 /// The router, for a server listening on `bound` (the default redirect URI uses it).
 pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError> {
     let settings = WebSettings {
         name: NAME,
         title: "Case management (auth-code-client)",
-        client: &config.client,
-        scopes: &config.backend_api_scope,
-        redirect_uri: redirect_uri(config.redirect_uri.as_deref(), bound, "/redirect")?,
-        sessions: &config.sessions,
-        trace: config.trace.clone(),
-        api_url: format!("{}/create-case", config.backend_api_url),
+        intro: "Sign in with your work account to create a case.",
+        signed_in_page,
+        config,
+        bound,
+        api_path: "/create-case",
     };
-    web_router(settings, home, "/cases", create_case)
-}
-
-async fn home(State(app): State<WebApp>, user: Option<SignedIn>, csrf: CsrfToken) -> Response {
-    match user {
-        Some(user) => signed_in_page(&app, &user, csrf.value(), None),
-        None => app
-            .core
-            .anonymous_home("Sign in with your work account to create a case."),
-    }
+    web_router(settings, "/cases", create_case)
 }
 
 fn signed_in_page(app: &WebApp, user: &SignedIn, csrf: &str, result: Option<String>) -> Response {
@@ -116,11 +78,9 @@ async fn create_case(
     tokens: UserTokenAcquisition,
     CsrfForm(CaseForm {}): CsrfForm<CaseForm>,
 ) -> Response {
-    let scopes: Vec<&str> = app.core.scopes.iter().map(String::as_str).collect();
-    // From the session, refreshed silently, or (consent, expiry) through sign-in and back.
-    let token = match tokens.acquire_token_for_user(&scopes).await {
+    let token = match app.token_for_user(&tokens).await {
         Ok(token) => token,
-        Err(err) => return token_refused(&app, err),
+        Err(refused) => return refused,
     };
     let body = json!({ "title": "New case", "description": "Created from auth-code-client" });
     let answer = app
@@ -129,16 +89,4 @@ async fn create_case(
         .await;
     let result = WebCore::answer_box("The API", answer, str::to_owned);
     signed_in_page(&app, &user, csrf.value(), Some(result))
-}
-
-/// A token error as a page: a redirect through sign-in, or the provider's refusal.
-pub(crate) fn token_refused(app: &WebApp, err: TokenError) -> Response {
-    if err.is_sign_in_required() {
-        return err.into_response();
-    }
-    let summary = err
-        .provider_error()
-        .map_or_else(|| err.to_string(), auth_client::Error::summary);
-    let body = crate::html::result_box(false, "No token for the API", &summary);
-    app.core.page(err.status(), "Please try again", &body)
 }

@@ -37,6 +37,7 @@ pub mod obo_internal_api;
 pub mod obo_shared_api;
 pub mod ops;
 pub mod permissions;
+pub mod resource_api;
 pub mod s2s_api;
 pub mod s2s_consumer;
 pub mod server;
@@ -49,7 +50,7 @@ mod guide;
 pub use config::{ClientConfig, ConfigError, ResourceConfig, Vars};
 pub use server::Running;
 pub use trace::{Event, TokenSummary, Trace};
-pub use web::Sessions;
+pub use web::{Sessions, WebAppConfig, WebAppDefaults};
 
 /// Sets up `tracing` for a binary: `RUST_LOG` filter directives (e.g. `info,auth_layer=debug`;
 /// `LOG_LEVEL` as a bare level when `RUST_LOG` is unset), `LOG_FORMAT=json` for one JSON object

@@ -23,81 +23,41 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth_code_client::token_refused;
-use crate::config::{ClientConfig, ConfigError, Vars, redirect_uri};
+use crate::config::ConfigError;
 use crate::html::escape;
-use crate::trace::Trace;
-use crate::web::{Sessions, WebApp, WebCore, WebSettings, web_router};
+use crate::web::{WebApp, WebAppConfig, WebAppDefaults, WebCore, WebSettings, web_router};
 
 /// The app's name (and the emulator's app registration).
 pub const NAME: &str = "obo-example-frontend";
 
-/// The settings of `obo-example-frontend`.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// `LISTEN_ADDR` (default `127.0.0.1:3000`).
-    pub listen: SocketAddr,
-    /// This web app's registration: `AZURE_*`.
-    pub client: ClientConfig,
-    /// `REDIRECT_URI` (default `http://{LISTEN_ADDR}/redirect`).
-    pub redirect_uri: Option<String>,
-    /// `INTERNAL_API_URL` (default `http://127.0.0.1:3001`).
-    pub internal_api_url: String,
-    /// `INTERNAL_API_SCOPE` (default `api://obo-example-internal-api/user_impersonation`).
-    pub internal_api_scope: String,
-    /// `REDIS_URL` + `SESSION_ENCRYPTION_KEY`: sessions in Redis (default: in memory).
-    pub sessions: Sessions,
-    /// Records the calls (the tour); off by default.
-    pub trace: Trace,
-}
+/// The settings of `obo-example-frontend`, with [`DEFAULTS`].
+pub type Config = WebAppConfig;
 
-impl Config {
-    /// Reads the environment (see `examples/README.md`).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::env())
-    }
-
-    /// Reads `vars`.
-    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
-        Ok(Config {
-            listen: vars.listen_addr("127.0.0.1:3000")?,
-            // `INTERNAL_API_RESOURCE`: the middle tier's RFC 8707 resource indicator (OIDC_ISSUER
-            // only).
-            client: ClientConfig::from_vars(vars)?.resource_from(vars, "INTERNAL_API_RESOURCE")?,
-            redirect_uri: vars.get("REDIRECT_URI"),
-            internal_api_url: vars.url("INTERNAL_API_URL", "http://127.0.0.1:3001")?,
-            internal_api_scope: vars.or(
-                "INTERNAL_API_SCOPE",
-                "api://obo-example-internal-api/user_impersonation",
-            ),
-            sessions: Sessions::from_vars(vars)?,
-            trace: Trace::off(),
-        })
-    }
-}
+/// `LISTEN_ADDR` `127.0.0.1:3000`; `INTERNAL_API_URL` `http://127.0.0.1:3001`,
+/// `INTERNAL_API_SCOPE` `api://obo-example-internal-api/user_impersonation`;
+/// `INTERNAL_API_RESOURCE`: the middle tier's RFC 8707 resource indicator (`OIDC_ISSUER` only).
+pub const DEFAULTS: WebAppDefaults = WebAppDefaults {
+    listen: "127.0.0.1:3000",
+    api_url: ("INTERNAL_API_URL", "http://127.0.0.1:3001"),
+    api_scope: (
+        "INTERNAL_API_SCOPE",
+        "api://obo-example-internal-api/user_impersonation",
+    ),
+    api_resource: "INTERNAL_API_RESOURCE",
+};
 
 /// The router, for a server listening on `bound` (the default redirect URI uses it).
 pub fn router(config: &Config, bound: SocketAddr) -> Result<Router, ConfigError> {
     let settings = WebSettings {
         name: NAME,
         title: "Documents (obo-example-frontend)",
-        client: &config.client,
-        scopes: &config.internal_api_scope,
-        redirect_uri: redirect_uri(config.redirect_uri.as_deref(), bound, "/redirect")?,
-        sessions: &config.sessions,
-        trace: config.trace.clone(),
-        api_url: format!("{}/upload", config.internal_api_url),
+        intro: "Sign in with your work account to upload documents.",
+        signed_in_page,
+        config,
+        bound,
+        api_path: "/upload",
     };
-    web_router(settings, home, "/upload", upload)
-}
-
-async fn home(State(app): State<WebApp>, user: Option<SignedIn>, csrf: CsrfToken) -> Response {
-    match user {
-        Some(user) => signed_in_page(&app, &user, csrf.value(), None),
-        None => app
-            .core
-            .anonymous_home("Sign in with your work account to upload documents."),
-    }
+    web_router(settings, "/upload", upload)
 }
 
 fn signed_in_page(app: &WebApp, user: &SignedIn, csrf: &str, result: Option<String>) -> Response {
@@ -131,10 +91,9 @@ async fn upload(
     tokens: UserTokenAcquisition,
     CsrfForm(form): CsrfForm<UploadForm>,
 ) -> Response {
-    let scopes: Vec<&str> = app.core.scopes.iter().map(String::as_str).collect();
-    let token = match tokens.acquire_token_for_user(&scopes).await {
+    let token = match app.token_for_user(&tokens).await {
         Ok(token) => token,
-        Err(err) => return token_refused(&app, err),
+        Err(refused) => return refused,
     };
     let body = json!({ "name": form.name, "content": form.content });
     let answer = app

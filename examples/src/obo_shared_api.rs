@@ -158,7 +158,7 @@ fn sample(id: u64, name: &str) -> Document {
 fn caller(user: &DelegatedUser) -> Value {
     let claims = user.claims();
     json!({
-        "oid": user.oid(),
+        "oid": user.object_id(),
         "upn": user.username(),
         "client_id": user.client_id(),
         "scopes": user.scopes().iter().collect::<Vec<_>>(),
@@ -223,7 +223,7 @@ async fn store(
         name: name.to_owned(),
         size: new.size,
         uploaded_by: user.username().unwrap_or("unknown").to_owned(),
-        oid: user.oid().unwrap_or_default().to_owned(),
+        oid: user.object_id().unwrap_or_default().to_owned(),
         via_client: user.client_id().unwrap_or_default().to_owned(),
     };
     docs.push(doc.clone());

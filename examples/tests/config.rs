@@ -16,7 +16,11 @@ fn resource_apis_read_the_azure_variables_with_defaults() {
         ("AZURE_CLIENT_ID", "ab7b81c6-507e-5ee7-979d-666ac6869a0d"),
         ("JWKS_MIN_REFRESH_SECS", "60"),
     ];
-    let config = examples::auth_code_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
+    let config = examples::auth_code_api::Config::from_vars(
+        &Vars::from_pairs(&pairs),
+        examples::auth_code_api::DEFAULTS,
+    )
+    .unwrap();
     assert_eq!(config.listen.to_string(), "127.0.0.1:8081");
     assert_eq!(
         config.resource.issuer,
@@ -38,7 +42,11 @@ fn resource_apis_read_the_azure_variables_with_defaults() {
         ("ACCEPTED_AUDIENCES", "api://a, api://b"),
         ("LISTEN_ADDR", "0.0.0.0:9000"),
     ];
-    let config = examples::s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
+    let config = examples::s2s_api::Config::from_vars(
+        &Vars::from_pairs(&pairs),
+        examples::s2s_api::DEFAULTS,
+    )
+    .unwrap();
     assert_eq!(config.resource.accepted_audiences, ["api://a", "api://b"]);
     assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
     assert!(matches!(
@@ -49,9 +57,11 @@ fn resource_apis_read_the_azure_variables_with_defaults() {
 
 #[test]
 fn missing_and_invalid_variables_are_named() {
-    let err =
-        examples::auth_code_api::Config::from_vars(&Vars::from_pairs(&[("AZURE_CLIENT_ID", "c")]))
-            .unwrap_err();
+    let err = examples::auth_code_api::Config::from_vars(
+        &Vars::from_pairs(&[("AZURE_CLIENT_ID", "c")]),
+        examples::auth_code_api::DEFAULTS,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("AZURE_TENANT_ID"), "{err}");
     assert!(err.to_string().contains("OIDC_ISSUER"), "{err}");
 
@@ -77,7 +87,11 @@ fn missing_and_invalid_variables_are_named() {
         ("AZURE_CLIENT_ID", "c"),
         ("LISTEN_ADDR", "port 80"),
     ];
-    let err = examples::s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap_err();
+    let err = examples::s2s_api::Config::from_vars(
+        &Vars::from_pairs(&pairs),
+        examples::s2s_api::DEFAULTS,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("LISTEN_ADDR"), "{err}");
 
     let pairs = [("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")];
@@ -103,9 +117,13 @@ fn clients_read_the_credential_and_never_show_the_secret() {
         ("BACKEND_API_URL", "https://cases.example.com/"),
         ("REDIRECT_URI", "https://app.example.com/redirect"),
     ];
-    let config = examples::auth_code_client::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
-    assert_eq!(config.backend_api_url, "https://cases.example.com");
-    assert_eq!(config.backend_api_scope, "api://backend-api-id/Case.Create");
+    let config = examples::auth_code_client::Config::from_vars(
+        &Vars::from_pairs(&pairs),
+        examples::auth_code_client::DEFAULTS,
+    )
+    .unwrap();
+    assert_eq!(config.api_url, "https://cases.example.com");
+    assert_eq!(config.api_scope, "api://backend-api-id/Case.Create");
     assert!(matches!(config.client.credential, Credential::Secret(_)));
     assert!(!format!("{config:?}").contains("super-secret-value"));
 
@@ -168,7 +186,11 @@ async fn a_resource_api_validates_the_tokens_of_a_plain_oidc_provider() {
         ("OIDC_ISSUER", issuer.as_str()),
         ("AZURE_CLIENT_ID", "files-api"),
     ];
-    let config = examples::s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
+    let config = examples::s2s_api::Config::from_vars(
+        &Vars::from_pairs(&pairs),
+        examples::s2s_api::DEFAULTS,
+    )
+    .unwrap();
     assert_eq!(config.resource.issuer, Issuer::Oidc(issuer.clone()));
     let running = examples::server::spawn(
         examples::server::bind("127.0.0.1:0".parse().unwrap())
@@ -222,7 +244,11 @@ async fn an_api_pointed_at_the_emulators_issuer_as_plain_oidc_accepts_its_tokens
         ("OIDC_PROVIDER", "entra"),
         ("AZURE_CLIENT_ID", api.as_str()),
     ];
-    let config = examples::auth_code_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
+    let config = examples::auth_code_api::Config::from_vars(
+        &Vars::from_pairs(&pairs),
+        examples::auth_code_api::DEFAULTS,
+    )
+    .unwrap();
     let running = examples::server::spawn(
         examples::server::bind("127.0.0.1:0".parse().unwrap())
             .await

@@ -24,7 +24,7 @@ async fn upload(provider: &str, token: &str) -> (StatusCode, String) {
         ("REQUIRED_PERMISSIONS", "files.write"),
         ("OIDC_PROVIDER", provider),
     ];
-    let config = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
+    let config = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs), s2s_api::DEFAULTS).unwrap();
     let auth = Authenticator::builder()
         .issuer(ISSUER)
         .audience(API)
@@ -173,7 +173,7 @@ async fn an_unknown_oidc_provider_profile_is_a_configuration_error() {
         ("ACCEPTED_AUDIENCES", API),
         ("OIDC_PROVIDER", "ping"),
     ];
-    let err = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap_err();
+    let err = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs), s2s_api::DEFAULTS).unwrap_err();
     assert!(err.to_string().contains("OIDC_PROVIDER"), "{err}");
 }
 

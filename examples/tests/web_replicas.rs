@@ -109,8 +109,8 @@ async fn two_replicas_behind_one_url_share_sessions_in_redis() {
             registration.secret(),
         ),
         redirect_uri: None,
-        backend_api_url: local.auth_code_api.url(),
-        backend_api_scope: CASE_CREATE.to_owned(),
+        api_url: local.auth_code_api.url(),
+        api_scope: CASE_CREATE.to_owned(),
         sessions: Sessions::redis(format!("redis://127.0.0.1:{}", redis.port), [9u8; 32]),
         trace: Trace::off(),
     };

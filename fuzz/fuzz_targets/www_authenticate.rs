@@ -72,16 +72,17 @@ fuzz_target!(|input: Input| {
         Which::InvalidRequest => AuthError::InvalidRequest(reason),
         Which::InvalidToken(i) => AuthError::InvalidToken(validation_error(i)),
     };
-    let challenge = Challenge {
-        realm: input.realm,
-        resource_metadata: input.resource_metadata,
-        body: if input.problem_json {
-            BodyStyle::ProblemJson
-        } else {
-            BodyStyle::Empty
-        },
-        grpc_service: false,
-    };
+    let mut challenge = Challenge::new().body(if input.problem_json {
+        BodyStyle::ProblemJson
+    } else {
+        BodyStyle::Empty
+    });
+    if let Some(realm) = input.realm {
+        challenge = challenge.realm(realm);
+    }
+    if let Some(url) = input.resource_metadata {
+        challenge = challenge.resource_metadata(url);
+    }
     check_challenge(&err, &challenge);
 
     let res = err.to_response::<String>(&challenge, input.grpc);

@@ -17,7 +17,7 @@ async fn start_api(idp: &OidcProvider, permissions: &str) -> server::Running {
         ("REQUIRED_PERMISSIONS", permissions),
         ("LISTEN_ADDR", "127.0.0.1:0"),
     ];
-    let config = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
+    let config = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs), s2s_api::DEFAULTS).unwrap();
     let router = s2s_api::router(&config).await.unwrap();
     let listener = server::bind(config.listen).await.unwrap();
     server::spawn(listener, router)
@@ -82,7 +82,7 @@ async fn accepted_audiences_has_no_entra_default_under_oidc_issuer() {
         ("OIDC_ISSUER", "https://idp.example.com"),
         ("AZURE_CLIENT_ID", "s2s-example-api"),
     ];
-    let config = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
+    let config = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs), s2s_api::DEFAULTS).unwrap();
     assert!(config.resource.accepted_audiences.is_empty());
     assert_eq!(config.resource.permissions("Files.Write"), ["Files.Write"]);
 
@@ -91,7 +91,7 @@ async fn accepted_audiences_has_no_entra_default_under_oidc_issuer() {
         ("AZURE_CLIENT_ID", "s2s-example-api"),
         ("REQUIRED_PERMISSIONS", "files.write, files.admin"),
     ];
-    let config = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
+    let config = s2s_api::Config::from_vars(&Vars::from_pairs(&pairs), s2s_api::DEFAULTS).unwrap();
     assert_eq!(
         config.resource.accepted_audiences,
         ["api://s2s-example-api"]

@@ -10,7 +10,7 @@ use examples::obo_frontend as service;
 async fn main() -> ExitCode {
     examples::init_logging();
     let result = async {
-        let config = service::Config::from_env()?;
+        let config = service::Config::from_env(service::DEFAULTS)?;
         let listener = examples::server::bind(config.listen).await?;
         let bound = listener.local_addr()?;
         let router = service::router(&config, bound)?;

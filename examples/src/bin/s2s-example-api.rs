@@ -10,7 +10,7 @@ use examples::s2s_api as service;
 async fn main() -> ExitCode {
     examples::init_logging();
     let result = async {
-        let config = service::Config::from_env()?;
+        let config = service::Config::from_env(service::DEFAULTS)?;
         let router = service::router(&config).await?;
         let listener = examples::server::bind(config.listen).await?;
         tracing::info!(app = service::NAME, "listening on http://{}", config.listen);

@@ -135,8 +135,8 @@ impl Local {
             listen: bound,
             client: client(&idp, auth_code_client::NAME),
             redirect_uri: None,
-            backend_api_url: auth_code_api.url(),
-            backend_api_scope: CASE_CREATE.to_owned(),
+            api_url: auth_code_api.url(),
+            api_scope: CASE_CREATE.to_owned(),
             sessions: crate::Sessions::default(),
             trace: trace.clone(),
         };
@@ -148,8 +148,8 @@ impl Local {
             listen: bound,
             client: client(&idp, obo_frontend::NAME),
             redirect_uri: None,
-            internal_api_url: internal_api.url(),
-            internal_api_scope: INTERNAL_SCOPE.to_owned(),
+            api_url: internal_api.url(),
+            api_scope: INTERNAL_SCOPE.to_owned(),
             sessions: crate::Sessions::default(),
             trace: trace.clone(),
         };

@@ -1,31 +1,30 @@
-//! [`Claims<T>`]: the token's claims, deserialized into the application's own type.
+//! [`CustomClaims<T>`]: the token's claims, deserialized into the application's own type.
 
 use std::ops::{Deref, DerefMut};
 
 use auth_layer::{Authenticator, Principal};
-use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::rejection::{ClaimsMismatch, ClaimsRejection};
-use crate::resolve;
+use crate::rejection::{ClaimsMismatch, CustomClaimsRejection};
+use crate::resolve::{FromPrincipal, from_request_parts};
 
 /// The claims of the caller's validated token (either kind), deserialized into `T`: for custom
 /// or optional claims that the typed accessors of [`auth_layer::Claims`] do not cover.
 ///
 /// Found like the other extractors (from the request's extensions, or validated once with the
-/// [`Authenticator`] of the router's state). Deserialized on every extraction; keep `T` small.
+/// [`Authenticator`](auth_layer::Authenticator) of the router's state). Deserialized on every
+/// extraction; keep `T` small.
 ///
-/// Refusals ([`ClaimsRejection`]): no token 401, malformed request 400, invalid token 401
+/// Refusals ([`CustomClaimsRejection`]): no token 401, malformed request 400, invalid token 401
 /// `invalid_token`; a valid token whose claims do not fit `T` (a required claim is absent or
 /// has another type) is **403** `insufficient_scope` with the description "the token lacks
 /// claims this route needs" ([`ClaimsMismatch`]): the caller is authenticated, but its token
 /// does not carry what the route needs. Make a claim `Option` in `T` when its absence is fine.
 ///
-/// `Option<Claims<T>>`: `None` without credentials, the same refusals otherwise.
+/// `Option<CustomClaims<T>>`: `None` without credentials, the same refusals otherwise.
 ///
 /// ```
-/// use auth_extract::Claims;
+/// use auth_extract::CustomClaims;
 /// use auth_layer::Authenticator;
 /// use auth_testkit::{TokenBuilder, default_keyset, ids};
 /// use axum::{Router, body::Body, routing::get};
@@ -40,7 +39,7 @@ use crate::resolve;
 ///     employee_id: String,
 /// }
 ///
-/// async fn badge(Claims(e): Claims<Employee>) -> String {
+/// async fn badge(CustomClaims(e): CustomClaims<Employee>) -> String {
 ///     format!("{} {} {}", e.oid, e.employee_id, e.ctry.as_deref().unwrap_or("-"))
 /// }
 ///
@@ -66,9 +65,10 @@ use crate::resolve;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Claims<T>(pub T);
+#[doc(alias = "Claims")]
+pub struct CustomClaims<T>(pub T);
 
-impl<T> Deref for Claims<T> {
+impl<T> Deref for CustomClaims<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -76,52 +76,27 @@ impl<T> Deref for Claims<T> {
     }
 }
 
-impl<T> DerefMut for Claims<T> {
+impl<T> DerefMut for CustomClaims<T> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.0
     }
 }
 
-impl<T, S> FromRequestParts<S> for Claims<T>
-where
-    T: DeserializeOwned,
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ClaimsRejection;
+impl<T: DeserializeOwned> FromPrincipal for CustomClaims<T> {
+    type Rejection = CustomClaimsRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let principal = resolve::required(parts, state).await?;
-        deserialize(&principal, state)
+    fn from_principal(
+        principal: Principal,
+        auth: &Authenticator,
+    ) -> Result<Self, CustomClaimsRejection> {
+        principal
+            .deserialize::<T>()
+            .map(CustomClaims)
+            .map_err(|err| {
+                let challenge = auth.challenge().clone();
+                CustomClaimsRejection::Mismatch(ClaimsMismatch::new(&err, challenge))
+            })
     }
 }
 
-impl<T, S> OptionalFromRequestParts<S> for Claims<T>
-where
-    T: DeserializeOwned,
-    Authenticator: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ClaimsRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match resolve::optional(parts, state).await? {
-            Some(principal) => deserialize(&principal, state).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-fn deserialize<T, S>(principal: &Principal, state: &S) -> Result<Claims<T>, ClaimsRejection>
-where
-    T: DeserializeOwned,
-    Authenticator: FromRef<S>,
-{
-    principal.deserialize::<T>().map(Claims).map_err(|err| {
-        let challenge = Authenticator::from_ref(state).challenge().clone();
-        ClaimsRejection::Mismatch(ClaimsMismatch::new(&err, challenge))
-    })
-}
+from_request_parts!(CustomClaims<T: DeserializeOwned> => CustomClaimsRejection);
