@@ -92,6 +92,7 @@ mod credential;
 mod env;
 mod error;
 mod managed_identity;
+mod metrics;
 mod provider;
 mod random;
 mod redact;

@@ -19,6 +19,7 @@ use tracing::debug;
 
 use crate::cache::{CacheKey, CacheKeyKind, CachedToken, InMemoryTokenCache};
 use crate::error::{BuildError, Error, RequestContext, ServerError};
+use crate::metrics::{self, Cache};
 use crate::token::AccessToken;
 use crate::transport::Transport;
 
@@ -120,13 +121,22 @@ impl ManagedIdentity {
     /// `Error::Http`, transport errors and timeouts, after the retries MSAL makes: 404, 408,
     /// 429 and 5xx up to 3 times with exponential backoff, 410 every 10 s for up to 70 s.
     pub async fn acquire_token(&self, resource: &str) -> Result<AccessToken, Error> {
+        let (result, cache) = self.acquire_token_counted(resource).await;
+        metrics::acquisition("managed_identity", &result, cache);
+        result
+    }
+
+    async fn acquire_token_counted(&self, resource: &str) -> (Result<AccessToken, Error>, Cache) {
         let inner = &self.inner;
         let resource = resource.trim();
         let resource = resource.strip_suffix("/.default").unwrap_or(resource);
         if resource.is_empty() {
-            return Err(Error::InvalidRequest(
-                "a managed identity token needs a resource",
-            ));
+            return (
+                Err(Error::InvalidRequest(
+                    "a managed identity token needs a resource",
+                )),
+                Cache::Miss,
+            );
         }
         let key = CacheKey::new(
             CacheKeyKind::App,
@@ -141,11 +151,13 @@ impl ManagedIdentity {
         if let Some(entry) = inner.cache.get_now(&key)
             && entry.expires_at() > now + EXPIRY_MARGIN
         {
-            return Ok(AccessToken::from_cached(entry));
+            return (Ok(AccessToken::from_cached(entry)), Cache::Hit);
         }
-        let entry = inner.fetch(resource).await?;
-        inner.cache.insert(&key, entry.clone());
-        Ok(AccessToken::from_cached(entry))
+        let result = inner.fetch(resource).await.map(|entry| {
+            inner.cache.insert(&key, entry.clone());
+            AccessToken::from_cached(entry)
+        });
+        (result, Cache::Miss)
     }
 }
 
@@ -184,15 +196,32 @@ impl Inner {
         let mut gone = 0;
         loop {
             debug!(url = %shown, retries, "managed identity token request");
+            let started = std::time::Instant::now();
             let raw = match self.transport.get_with(&url, &headers).await {
                 Ok(raw) => raw,
-                Err(e) if e.retryable && retries < MAX_RETRIES => {
-                    self.backoff(&mut retries).await;
-                    continue;
+                Err(e) => {
+                    metrics::token_request(
+                        "managed_identity",
+                        metrics::error_label(&e.error),
+                        started.elapsed(),
+                    );
+                    if e.retryable && retries < MAX_RETRIES {
+                        self.backoff(&mut retries).await;
+                        continue;
+                    }
+                    return Err(e.error);
                 }
-                Err(e) => return Err(e.error),
             };
             let status = raw.status;
+            metrics::token_request(
+                "managed_identity",
+                match status {
+                    200..=299 => "ok",
+                    429 => "throttled",
+                    _ => "http_error",
+                },
+                started.elapsed(),
+            );
             if (200..300).contains(&status) {
                 return parse(raw.json().as_ref(), &shown);
             }

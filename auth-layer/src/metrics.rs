@@ -7,6 +7,8 @@
 //! | `auth_validations_total` | counter | `outcome` (`accepted`, `refused`), `reason` (a stable label of the [`ValidationError`] variant, `-` when accepted) |
 //! | `auth_verified_token_cache_hits_total` | counter | — |
 //! | `auth_jwks_fetches_total` | counter | `outcome` (`ok`, `failed`) |
+//! | `auth_jwks_staleness_seconds` | gauge | `source` (the cache's discovery or JWKS URL: one series per cache) — seconds since the signing keys were last fetched successfully, `+Inf` before the first success. Set after every fetch and by [`JwksCache::record_staleness`](crate::jwks::JwksCache::record_staleness) (call it before rendering a scrape so the value is current) |
+//! | `auth_jwks_last_success_timestamp_seconds` | gauge | `source` — Unix time of the last successful fetch (`time() - …` in PromQL is the staleness at any moment) |
 
 use crate::ValidationError;
 
@@ -84,6 +86,31 @@ pub(crate) fn key_fetch(ok: bool) {
         .increment(1);
     #[cfg(not(feature = "metrics"))]
     let _ = ok;
+}
+
+/// Records the staleness of a remote key cache (`None`: never loaded) and, after a successful
+/// fetch, its time.
+#[inline]
+#[cfg_attr(not(feature = "fetch"), allow(dead_code))]
+pub(crate) fn key_staleness(
+    source: &str,
+    staleness: Option<std::time::Duration>,
+    fetched_at: Option<std::time::SystemTime>,
+) {
+    #[cfg(feature = "metrics")]
+    {
+        let seconds = staleness.map_or(f64::INFINITY, |s| s.as_secs_f64());
+        metrics::gauge!("auth_jwks_staleness_seconds", "source" => source.to_owned()).set(seconds);
+        if let Some(at) = fetched_at.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) {
+            metrics::gauge!(
+                "auth_jwks_last_success_timestamp_seconds",
+                "source" => source.to_owned()
+            )
+            .set(at.as_secs_f64());
+        }
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (source, staleness, fetched_at);
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// One condition for readiness.
 pub trait ReadinessCheck: Send + Sync + 'static {
@@ -78,12 +78,16 @@ impl ReadinessCheck for SigningKeys {
 #[derive(Clone, Default)]
 pub struct Health {
     checks: Vec<Arc<dyn ReadinessCheck>>,
+    /// Key caches whose staleness gauge is brought up to date before each scrape.
+    key_caches: Vec<auth_layer::jwks::JwksCache>,
 }
 
 impl fmt::Debug for Health {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = self.checks.iter().map(|c| c.name()).collect();
-        f.debug_struct("Health").field("checks", &names).finish()
+        f.debug_struct("Health")
+            .field("checks", &names)
+            .finish_non_exhaustive()
     }
 }
 
@@ -95,7 +99,8 @@ impl Health {
 
     /// Ready only once `auth`'s signing keys are loaded and fresh enough.
     #[must_use]
-    pub fn signing_keys(self, auth: &Authenticator) -> Self {
+    pub fn signing_keys(mut self, auth: &Authenticator) -> Self {
+        self.key_caches.push(auth.jwks().clone());
         self.check(SigningKeys(auth.clone()))
     }
 
@@ -118,10 +123,20 @@ impl Health {
     /// first use). Merge them into the service's router *outside* its authentication layers.
     pub fn routes<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
         let handle = metrics_handle();
+        let key_caches = self.key_caches.clone();
         Router::new()
             .route("/healthz", get(healthz))
             .route("/readyz", get(move || readyz(self.clone())))
-            .route("/metrics", get(move || render_metrics(handle.clone())))
+            .route(
+                "/metrics",
+                get(move || {
+                    // Gauges computed at scrape time: the signing keys' age.
+                    for cache in &key_caches {
+                        cache.record_staleness();
+                    }
+                    render_metrics(handle.clone())
+                }),
+            )
     }
 }
 
@@ -167,12 +182,32 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
         .into_response()
 }
 
+/// Buckets of `auth_client_token_request_duration_seconds`, in seconds: an Entra token request
+/// takes tens to hundreds of milliseconds; the top buckets catch the retry and the 10 s timeout.
+pub const TOKEN_REQUEST_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The exporter's settings: token-endpoint latency as a Prometheus histogram (buckets, so that
+/// `histogram_quantile` aggregates over replicas), other histograms as summaries.
+fn prometheus_builder() -> PrometheusBuilder {
+    let builder = PrometheusBuilder::new();
+    match builder.set_buckets_for_metric(
+        Matcher::Full("auth_client_token_request_duration_seconds".to_owned()),
+        &TOKEN_REQUEST_BUCKETS,
+    ) {
+        Ok(builder) => builder,
+        // Only an empty bucket list is refused; ours is not empty.
+        Err(_) => PrometheusBuilder::new(),
+    }
+}
+
 /// The process-wide Prometheus recorder behind the `metrics` facade, installed once. `None`
 /// when another recorder was installed first (the `/metrics` body is then empty).
 pub fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+        .get_or_init(|| match prometheus_builder().install_recorder() {
             Ok(handle) => Some(handle),
             Err(err) => {
                 tracing::warn!(%err, "no Prometheus recorder: /metrics will be empty");

@@ -252,7 +252,21 @@ async fn readiness_follows_the_authority_across_an_outage() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_in_prometheus_text_format() {
     let local = Local::start().await.unwrap();
-    let token = app_token(&local, "s2s-example-consumer", S2S_SCOPE).await;
+    // The recorder is process-wide: installed before the acquisitions below are recorded.
+    assert!(examples::ops::metrics_handle().is_some());
+    // Two real acquisitions with one client: a token request (cache miss), then the cache.
+    let client = local.client_as("s2s-example-consumer").unwrap();
+    let token = client
+        .acquire_token_for_client(&[S2S_SCOPE])
+        .await
+        .unwrap()
+        .into_secret();
+    client.acquire_token_for_client(&[S2S_SCOPE]).await.unwrap();
+    // A refused acquisition: a scope the emulator does not know (AADSTS500011).
+    let refused = client
+        .acquire_token_for_client(&["api://no-such-api/.default"])
+        .await
+        .unwrap_err();
     let base = local.s2s_api.url();
     assert_eq!(
         call("POST", &format!("{base}/upload"), Some(&token), None)
@@ -285,4 +299,62 @@ async fn metrics_are_served_in_prometheus_text_format() {
             && l.contains("status=\"401\"")),
         "{body}"
     );
+    // auth-client: acquisitions by grant, outcome and cache; token-endpoint latency.
+    let series = |name: &str, labels: &[&str]| {
+        body.lines().any(|l| {
+            l.starts_with(&format!("{name}{{")) && labels.iter().all(|label| l.contains(label))
+        })
+    };
+    let acquisitions = "auth_client_token_acquisitions_total";
+    for cache in ["cache=\"miss\"", "cache=\"hit\""] {
+        assert!(
+            series(
+                acquisitions,
+                &["grant=\"client_credentials\"", "outcome=\"ok\"", cache]
+            ),
+            "{cache}: {body}"
+        );
+    }
+    let label = refused
+        .server_error()
+        .map(|e| e.error().to_owned())
+        .unwrap_or_default();
+    assert!(
+        series(
+            acquisitions,
+            &[
+                "grant=\"client_credentials\"",
+                &format!("outcome=\"{label}\"")
+            ]
+        ),
+        "{refused}: {body}"
+    );
+    assert!(
+        body.contains("# TYPE auth_client_token_request_duration_seconds histogram"),
+        "{body}"
+    );
+    assert!(
+        series(
+            "auth_client_token_request_duration_seconds_bucket",
+            &[
+                "grant=\"client_credentials\"",
+                "outcome=\"ok\"",
+                "le=\"+Inf\""
+            ]
+        ),
+        "{body}"
+    );
+    // auth-layer: the signing keys' age, per key cache (set at scrape time).
+    assert!(
+        body.contains("# TYPE auth_jwks_staleness_seconds gauge"),
+        "{body}"
+    );
+    let staleness: f64 = body
+        .lines()
+        .find(|l| l.starts_with("auth_jwks_staleness_seconds{"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no staleness value: {body}"));
+    assert!((0.0..600.0).contains(&staleness), "{staleness}");
+    assert!(body.contains("auth_jwks_last_success_timestamp_seconds{source=\""));
 }

@@ -13,6 +13,7 @@ use super::stats::Counters;
 use crate::credential::{ASSERTION_TYPE, AssertionAlgorithm, ClientCredential};
 use crate::error::{Error, RequestContext, ServerError, Throttled};
 use crate::provider::{Endpoints, Provider};
+use crate::metrics;
 use crate::random;
 use crate::transport::{RawResponse, SendError, Transport};
 
@@ -135,14 +136,25 @@ impl TokenEndpoint {
             let request_id = random::guid()?;
             debug!(grant, url, client_request_id = %request_id, attempt, "token request");
             Counters::bump(&self.counters.token_requests);
+            let started = std::time::Instant::now();
             let outcome = self
                 .transport
                 .post_form(url, &pairs, basic, &request_id)
                 .await;
+            let outcome = outcome.map(|raw| self.classify(raw, url, request, throttle_key));
+            metrics::token_request(
+                grant,
+                match &outcome {
+                    Ok(Classified::Token(_)) => "ok",
+                    Ok(Classified::Fail(error) | Classified::Retry(error))
+                    | Err(SendError { error, .. }) => metrics::error_label(error),
+                },
+                started.elapsed(),
+            );
             let retry = match outcome {
                 Err(SendError { error, retryable }) if retryable && attempt == 1 => error,
                 Err(SendError { error, .. }) => return Err(error),
-                Ok(raw) => match self.classify(raw, url, request, throttle_key) {
+                Ok(classified) => match classified {
                     Classified::Token(token) => {
                         debug!(grant, expires_in = token.expires_in, "token issued");
                         return Ok(token);

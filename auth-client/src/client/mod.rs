@@ -24,6 +24,7 @@ use tracing::{debug, warn};
 
 use crate::cache::{CacheKey, CacheKeyKind, CachedToken, InMemoryTokenCache, TokenCache};
 use crate::error::Error;
+use crate::metrics::{self, Cache};
 use crate::token::AccessToken;
 use endpoint::TokenEndpoint;
 use flight::{Flights, Joined, Outcome};
@@ -202,6 +203,21 @@ impl ConfidentialClient {
         scopes: &[&str],
         options: Option<&TokenRequest>,
     ) -> Result<AccessToken, Error> {
+        let (result, cache) = match self.try_acquire_app(scopes, options).await {
+            Ok(outcome) => outcome,
+            Err(e) => (Err(e), Cache::Miss),
+        };
+        metrics::acquisition("client_credentials", &result, cache);
+        result
+    }
+
+    /// The token, or an error found before any cache or request (the outer `Err`), and where
+    /// the token came from.
+    async fn try_acquire_app(
+        &self,
+        scopes: &[&str],
+        options: Option<&TokenRequest>,
+    ) -> Result<(Result<AccessToken, Error>, Cache), Error> {
         if scopes.iter().all(|s| s.trim().is_empty()) {
             return Err(Error::InvalidRequest(
                 "client credentials needs a scope: {resource}/.default",
@@ -212,12 +228,12 @@ impl ConfidentialClient {
         let key = inner.key(CacheKeyKind::App, None, resource.as_deref(), scopes);
         let fresh = options.is_some_and(TokenRequest::bypasses_cache);
         if !fresh && let Some(token) = inner.cached_now(&key) {
-            return Ok(token);
+            return Ok((Ok(token), Cache::Hit));
         }
         let mut grant = Grant::new(GrantKind::ClientCredentials, split_scopes(scopes));
         grant.resource = resource;
         grant.claims = inner.claims(options.and_then(|o| o.claims.as_deref()))?;
-        Arc::clone(&self.inner).acquire(key, grant, fresh).await
+        Ok(Arc::clone(&self.inner).acquire(key, grant, fresh).await)
     }
 
     /// A token for a downstream API On-Behalf-Of the user whose access token this API received
@@ -303,6 +319,26 @@ impl ConfidentialClient {
         scopes: &[&str],
         options: Option<&TokenRequest>,
     ) -> Result<AccessToken, Error> {
+        let grant = if self.inner.endpoint.authority.is_entra() {
+            "on_behalf_of"
+        } else {
+            crate::error::TOKEN_EXCHANGE
+        };
+        let (result, cache) = match self.try_acquire_obo(user_assertion, scopes, options).await {
+            Ok(outcome) => outcome,
+            Err(e) => (Err(e), Cache::Miss),
+        };
+        metrics::acquisition(grant, &result, cache);
+        result
+    }
+
+    /// As [`try_acquire_app`](Self::try_acquire_app), for On-Behalf-Of.
+    async fn try_acquire_obo(
+        &self,
+        user_assertion: &str,
+        scopes: &[&str],
+        options: Option<&TokenRequest>,
+    ) -> Result<(Result<AccessToken, Error>, Cache), Error> {
         let inner = &self.inner;
         let entra = inner.endpoint.authority.is_entra();
         // Entra needs the downstream API's scopes; a token exchange may name the target by
@@ -335,7 +371,7 @@ impl ConfidentialClient {
         );
         let fresh = options.is_some_and(TokenRequest::bypasses_cache);
         if !fresh && let Some(token) = inner.cached_now(&key) {
-            return Ok(token);
+            return Ok((Ok(token), Cache::Hit));
         }
         let kind = if entra {
             GrantKind::OnBehalfOf {
@@ -350,7 +386,7 @@ impl ConfidentialClient {
         let mut grant = Grant::new(kind, split_scopes(scopes));
         grant.resource = resource;
         grant.claims = inner.claims(options.and_then(|o| o.claims.as_deref()))?;
-        Arc::clone(&self.inner).acquire(key, grant, fresh).await
+        Ok(Arc::clone(&self.inner).acquire(key, grant, fresh).await)
     }
 
     /// Removes the cached app token for `scopes` (e.g. after the API refused it). A
@@ -474,15 +510,16 @@ impl Inner {
         }
     }
 
+    /// The token for `key`: from the cache, or from a flight (joined or started); and which.
     async fn acquire(
         self: Arc<Self>,
         key: CacheKey,
         request: Grant,
         fresh: bool,
-    ) -> Result<AccessToken, Error> {
+    ) -> (Result<AccessToken, Error>, Cache) {
         if fresh {
             let mut flight = self.join_or_start(key, request, Mode::Fresh);
-            return wait(&mut flight).await;
+            return (wait(&mut flight).await, Cache::Miss);
         }
         let now = self.endpoint.clock.now();
         if let Some(entry) = self.cached(&key).await
@@ -492,10 +529,10 @@ impl Inner {
                 let _ = self.join_or_start(key, request, Mode::Refresh);
             }
             Counters::bump(&self.endpoint.counters.cache_hits);
-            return Ok(AccessToken::from_cached(entry));
+            return (Ok(AccessToken::from_cached(entry)), Cache::Hit);
         }
         let mut flight = self.join_or_start(key, request, Mode::Acquire);
-        wait(&mut flight).await
+        (wait(&mut flight).await, Cache::Miss)
     }
 
     /// Joins the in-flight request for `key`, or starts one.

@@ -167,6 +167,16 @@ impl ConfidentialClient {
         session: &AuthCodeSession,
         response: &AuthorizationResponse,
     ) -> Result<UserTokens, Error> {
+        let result = self.redeem_code_uncounted(session, response).await;
+        crate::metrics::acquisition("authorization_code", &result, crate::metrics::Cache::Miss);
+        result
+    }
+
+    async fn redeem_code_uncounted(
+        &self,
+        session: &AuthCodeSession,
+        response: &AuthorizationResponse,
+    ) -> Result<UserTokens, Error> {
         let inner = &self.inner;
         let state_ok = response
             .state()
@@ -267,6 +277,19 @@ impl ConfidentialClient {
     }
 
     async fn refresh_inner(
+        &self,
+        refresh_token: &RefreshToken,
+        scopes: &[&str],
+        resource: Option<String>,
+    ) -> Result<UserTokens, Error> {
+        let result = self
+            .refresh_uncounted(refresh_token, scopes, resource)
+            .await;
+        crate::metrics::acquisition("refresh_token", &result, crate::metrics::Cache::Miss);
+        result
+    }
+
+    async fn refresh_uncounted(
         &self,
         refresh_token: &RefreshToken,
         scopes: &[&str],

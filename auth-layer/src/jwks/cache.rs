@@ -288,6 +288,18 @@ impl JwksCache {
         }
     }
 
+    /// Sets the `auth_jwks_staleness_seconds` gauge of this cache to its value now (feature
+    /// `metrics`; every metric is listed in `docs/deploying.md#metrics`). The gauge is
+    /// also set after every fetch; call this before rendering a scrape so that it is current
+    /// between fetches. Does nothing for a static cache or without the feature.
+    pub fn record_staleness(&self) {
+        match &self.source {
+            Source::Static(_) => {}
+            #[cfg(feature = "fetch")]
+            Source::Remote(refresher) => refresher.record_staleness(),
+        }
+    }
+
     /// Stops the scheduled refresh task now, rather than when the last clone is dropped. The
     /// cache keeps serving its keys, and unknown-`kid` refreshes still happen. Does nothing
     /// for a static cache.

@@ -350,6 +350,11 @@ impl Refresher {
         }
     }
 
+    /// Sets the staleness gauge to its value now (feature `metrics`).
+    pub(crate) fn record_staleness(&self) {
+        crate::metrics::key_staleness(self.source_url(), self.staleness(Instant::now()), None);
+    }
+
     /// The first fetch, started now: what `JwksCacheBuilder::build` waits for.
     pub(crate) fn start_initial(self: &Arc<Self>) -> Flight {
         let mut st = self.lock();
@@ -563,6 +568,11 @@ impl Refresher {
                 drop(st);
                 self.counters.succeeded.fetch_add(1, Ordering::Relaxed);
                 crate::metrics::key_fetch(true);
+                crate::metrics::key_staleness(
+                    remote.source_url(),
+                    Some(Duration::ZERO),
+                    Some(SystemTime::now()),
+                );
                 tracing::info!(
                     url = %url,
                     keys = count,
@@ -583,6 +593,7 @@ impl Refresher {
                 drop(st);
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
                 crate::metrics::key_fetch(false);
+                crate::metrics::key_staleness(remote.source_url(), self.staleness(now), None);
                 let staleness = self.staleness(now).map(|s| s.as_secs());
                 tracing::warn!(
                     error = %error,
