@@ -21,11 +21,19 @@ impl ConfidentialClient {
     /// | `AZURE_CLIENT_CERTIFICATE_PATH` | a PEM file with the certificate and its private key, or … |
     /// | `AZURE_FEDERATED_TOKEN_FILE` | a file holding a federated token, read on every request (AKS workload identity) |
     /// | `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` | `1` or `true`: send `x5c` with certificate assertions |
+    /// | `AZURE_MANAGED_IDENTITY_CLIENT_ID` | without any of the three credentials above: the client id of the user-assigned managed identity that is the app's federated credential; unset: the system-assigned identity |
     ///
     /// The first credential variable set wins, in that order (as `EnvironmentCredential`,
     /// then `WorkloadIdentityCredential`); without any, the resource's managed identity (App
     /// Service's `IDENTITY_ENDPOINT` / `IDENTITY_HEADER`, else IMDS) is the federated
-    /// credential ([`ClientCredential::managed_identity`]). The choice is logged at `info`. PFX
+    /// credential ([`ClientCredential::managed_identity`]). `AZURE_CLIENT_ID` is the app
+    /// registration here, so a user-assigned identity is named by
+    /// `AZURE_MANAGED_IDENTITY_CLIENT_ID` (this crate's name, after the `managedIdentityClientId`
+    /// setting of Microsoft.Extensions.Azure's `managedidentityasfederatedidentity` credential;
+    /// azure-identity has no environment variable for this combination). To authenticate *as*
+    /// a managed identity, without an app registration, use
+    /// [`ManagedIdentity::from_env`](crate::ManagedIdentity::from_env), which reads
+    /// `AZURE_CLIENT_ID` as `DefaultAzureCredential` does. The choice is logged at `info`. PFX
     /// certificates
     /// (`AZURE_CLIENT_CERTIFICATE_PASSWORD`) are not supported: convert to PEM. The returned
     /// builder takes further settings (`http_client`, `cache`, …).
@@ -88,9 +96,13 @@ pub(crate) fn from_vars(
         return Ok(builder.federated_token_file(path));
     }
     // Last: the resource's managed identity as the federated credential (App Service's
-    // IDENTITY_ENDPOINT / IDENTITY_HEADER, else IMDS). A user-assigned identity:
-    // `ClientCredential::managed_identity(ManagedIdentity::builder().user_assigned_client_id(..))`.
-    let identity = ManagedIdentity::builder().build()?;
+    // IDENTITY_ENDPOINT / IDENTITY_HEADER, else IMDS); user-assigned when
+    // AZURE_MANAGED_IDENTITY_CLIENT_ID names one.
+    let identity = match var("AZURE_MANAGED_IDENTITY_CLIENT_ID") {
+        Some(id) => ManagedIdentity::builder().user_assigned_client_id(id),
+        None => ManagedIdentity::builder(),
+    }
+    .build()?;
     info!(
         credential = "managed identity",
         identity = ?identity,
@@ -152,6 +164,48 @@ mod tests {
             debug.contains("Secret([redacted])") && !debug.contains("s3cret"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn a_user_assigned_identity_is_named_by_azure_managed_identity_client_id() {
+        let client = from_vars(vars(&[
+            ("AZURE_TENANT_ID", "8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10"),
+            ("AZURE_CLIENT_ID", "3cf5bd16-b241-5dac-9ff4-414b25bed2f2"),
+            (
+                "AZURE_MANAGED_IDENTITY_CLIENT_ID",
+                "11111111-2222-3333-4444-555555555555",
+            ),
+        ]))
+        .unwrap()
+        .build()
+        .unwrap();
+        // The app registration stays AZURE_CLIENT_ID; the identity is the federated credential.
+        assert_eq!(client.client_id(), "3cf5bd16-b241-5dac-9ff4-414b25bed2f2");
+        assert!(
+            format!("{client:?}").contains("AssertionCallback"),
+            "{client:?}"
+        );
+    }
+
+    #[test]
+    fn managed_identity_from_env_reads_azure_client_id_as_default_azure_credential_does() {
+        use crate::managed_identity::{ManagedIdentityId, builder_from_vars};
+        let identity = builder_from_vars(vars(&[(
+            "AZURE_CLIENT_ID",
+            " 11111111-2222-3333-4444-555555555555 ",
+        )]))
+        .imds_endpoint("http://127.0.0.1:1/metadata/identity/oauth2/token")
+        .build()
+        .unwrap();
+        assert_eq!(
+            identity.id(),
+            &ManagedIdentityId::ClientId("11111111-2222-3333-4444-555555555555".into())
+        );
+        let identity = builder_from_vars(vars(&[("AZURE_CLIENT_ID", "  ")]))
+            .imds_endpoint("http://127.0.0.1:1/metadata/identity/oauth2/token")
+            .build()
+            .unwrap();
+        assert_eq!(identity.id(), &ManagedIdentityId::SystemAssigned);
     }
 
     #[test]

@@ -107,6 +107,30 @@ impl ManagedIdentity {
         }
     }
 
+    /// A configuration from the environment, as azure-identity's `DefaultAzureCredential`
+    /// configures its managed identity: a user-assigned identity by the client id in
+    /// `AZURE_CLIENT_ID` when it is set, else the system-assigned identity
+    /// (<https://learn.microsoft.com/en-us/dotnet/api/azure.identity.defaultazurecredentialoptions.managedidentityclientid>:
+    /// "Defaults to the value of environment variable AZURE_CLIENT_ID"; the same in
+    /// azure-identity for Java, Python and JavaScript). The endpoint is chosen by
+    /// [`build`](ManagedIdentityBuilder::build): App Service's `IDENTITY_ENDPOINT` and
+    /// `IDENTITY_HEADER`, else IMDS.
+    ///
+    /// This is for authenticating *as the managed identity*. When the identity is an app
+    /// registration's federated credential, `AZURE_CLIENT_ID` is the app's id:
+    /// [`ConfidentialClient::from_env`](crate::ConfidentialClient::from_env) reads the
+    /// identity's client id from `AZURE_MANAGED_IDENTITY_CLIENT_ID` instead.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = auth_client::ManagedIdentity::from_env().build()?;
+    /// let token = identity.acquire_token("https://vault.azure.net").await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub fn from_env() -> ManagedIdentityBuilder {
+        builder_from_vars(|name| std::env::var(name).ok())
+    }
+
     /// Which identity this is.
     pub fn id(&self) -> &ManagedIdentityId {
         &self.inner.id
@@ -158,6 +182,17 @@ impl ManagedIdentity {
             AccessToken::from_cached(entry)
         });
         (result, Cache::Miss)
+    }
+}
+
+/// [`ManagedIdentity::from_env`] over any variable source.
+pub(crate) fn builder_from_vars(var: impl Fn(&str) -> Option<String>) -> ManagedIdentityBuilder {
+    let client_id = var("AZURE_CLIENT_ID")
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    match client_id {
+        Some(id) => ManagedIdentity::builder().user_assigned_client_id(id),
+        None => ManagedIdentity::builder(),
     }
 }
 

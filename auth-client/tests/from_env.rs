@@ -14,7 +14,7 @@ use auth_testkit::emulator::Grant;
 use common::*;
 
 const CHILD: &str = "AUTH_CLIENT_FROM_ENV_CHILD";
-const VARIABLES: [&str; 7] = [
+const VARIABLES: [&str; 10] = [
     "AZURE_TENANT_ID",
     "AZURE_CLIENT_ID",
     "AZURE_CLIENT_SECRET",
@@ -22,6 +22,9 @@ const VARIABLES: [&str; 7] = [
     "AZURE_FEDERATED_TOKEN_FILE",
     "AZURE_AUTHORITY_HOST",
     "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
+    "AZURE_MANAGED_IDENTITY_CLIENT_ID",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
 ];
 
 #[test]
@@ -132,4 +135,45 @@ async fn from_env_reads_the_azure_sdk_variables() {
     assert!(!ok);
     assert!(out.contains("AZURE_CLIENT_ID"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_env_uses_the_user_assigned_identity_of_azure_managed_identity_client_id() {
+    let idp = extended_emulator().await;
+    let tenant = idp.tenant_id().to_owned();
+    let host = format!("{}/", idp.base_url());
+    // The middle tier's registration trusts the user-assigned identity obo-example-middle-tier
+    // (a federated identity credential): no secret anywhere. The App Service endpoint serves
+    // the identity's token for api://AzureADTokenExchange.
+    let middle_tier = idp.app("obo-example-internal-api").client_id().to_owned();
+    let identity = idp
+        .managed_identity("obo-example-middle-tier")
+        .client_id()
+        .to_owned();
+    let base = |extra: Vec<(&'static str, String)>| {
+        let mut vars = vec![
+            ("AZURE_TENANT_ID", tenant.clone()),
+            ("AZURE_CLIENT_ID", middle_tier.clone()),
+            ("AZURE_AUTHORITY_HOST", host.clone()),
+            ("IDENTITY_ENDPOINT", idp.identity_endpoint()),
+            ("IDENTITY_HEADER", idp.identity_header().to_owned()),
+            (CHILD, "api://shared-documents/.default".to_owned()),
+        ];
+        vars.extend(extra);
+        vars
+    };
+    let (ok, out) = run_child(base(vec![(
+        "AZURE_MANAGED_IDENTITY_CLIENT_ID",
+        identity.clone(),
+    )]))
+    .await;
+    assert!(ok, "{out}");
+    assert!(out.contains("child: token of"), "{out}");
+
+    // Without it, the system-assigned identity (s2s-example-host) is the assertion: the
+    // registration does not trust it, and Entra says so.
+    let (ok, out) = run_child(base(vec![])).await;
+    assert!(!ok, "{out}");
+    // AADSTS700213: no federated identity record matches the assertion's subject.
+    assert!(out.contains("AADSTS700213"), "{out}");
 }
