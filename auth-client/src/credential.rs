@@ -1,5 +1,6 @@
 //! Client credentials: a secret, a certificate (signed client assertions), or a federated
-//! assertion (a file read on every use, or a callback).
+//! assertion (a file read on every use, or a callback). Secrets and certificates may come from
+//! files that are re-read when they change (`file_source`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::cache::BoxFuture;
 use crate::error::{BuildError, Error};
+use crate::file_source::{self, FileSource};
 use crate::random;
 use crate::redact::REDACTED;
 
@@ -438,7 +440,9 @@ pub struct ClientCredential(Kind);
 #[derive(Clone)]
 enum Kind {
     Secret(String),
+    SecretFile(Arc<FileSource<String>>),
     Certificate(ClientCertificate),
+    CertificateFile(Arc<FileSource<ClientCertificate>>),
     PrivateKey(ClientPrivateKey),
     FederatedFile(PathBuf),
     Callback(AssertionCallback),
@@ -453,6 +457,39 @@ impl ClientCredential {
     /// A certificate: a client assertion signed with its key, fresh for every request.
     pub fn certificate(certificate: ClientCertificate) -> Self {
         ClientCredential(Kind::Certificate(certificate))
+    }
+
+    /// A certificate from a PEM file holding the certificate(s) and the private key (as
+    /// [`ClientCertificate::from_file`]), **re-read when the file changes**: a renewed
+    /// certificate is used from the next token request on, without a restart. The file is
+    /// read before every token request (not before cached tokens); a changed file replaces the
+    /// certificate in use only once it parses, so a half-written or garbage file leaves the
+    /// previous certificate working (logged at `warn`, naming the file, never its content).
+    /// Register the new certificate in the app registration before swapping the file.
+    ///
+    /// # Errors
+    /// [`BuildError::Certificate`] when the file cannot be read or parsed now.
+    pub fn certificate_file(path: impl AsRef<Path>) -> Result<Self, BuildError> {
+        FileSource::open(path.as_ref(), "certificate", parse_certificate)
+            .map(|source| ClientCredential(Kind::CertificateFile(Arc::new(source))))
+            .map_err(BuildError::Certificate)
+    }
+
+    /// A client secret read from a file (a mounted Kubernetes secret, Key Vault's CSI driver),
+    /// **re-read when the file changes**, as [`certificate_file`](Self::certificate_file) is:
+    /// the new secret is sent from the next token request on. The file holds the secret's
+    /// value; surrounding whitespace is trimmed, and a file that is empty, not UTF-8, or holds
+    /// whitespace or characters other than visible ASCII inside the secret (Entra's secrets are
+    /// visible ASCII) is refused, leaving the previous secret in use. A secret cut short is
+    /// still a valid-looking secret: replace the file atomically (write, then rename), as
+    /// Kubernetes does.
+    ///
+    /// # Errors
+    /// [`BuildError::SecretFile`] when the file cannot be read or holds no usable secret now.
+    pub fn secret_file(path: impl AsRef<Path>) -> Result<Self, BuildError> {
+        FileSource::open(path.as_ref(), "client secret", file_source::parse_secret)
+            .map(|source| ClientCredential(Kind::SecretFile(Arc::new(source))))
+            .map_err(BuildError::SecretFile)
     }
 
     /// A plain private key and its `kid` (`private_key_jwt` with a registered public key): a
@@ -509,10 +546,12 @@ impl ClientCredential {
         })
     }
 
-    /// The client secret, for `client_secret_post` / `client_secret_basic`.
-    pub(crate) fn client_secret(&self) -> Option<&str> {
+    /// The client secret, for `client_secret_post` / `client_secret_basic` (a secret file's
+    /// current one).
+    pub(crate) async fn client_secret(&self) -> Option<String> {
         match &self.0 {
-            Kind::Secret(s) => Some(s),
+            Kind::Secret(s) => Some(s.clone()),
+            Kind::SecretFile(source) => Some(source.current().await.as_ref().clone()),
             _ => None,
         }
     }
@@ -528,8 +567,15 @@ impl ClientCredential {
         send_chain: bool,
     ) -> Result<Option<String>, Error> {
         let assertion = match &self.0 {
-            Kind::Secret(_) => return Ok(None),
+            Kind::Secret(_) | Kind::SecretFile(_) => return Ok(None),
             Kind::Certificate(cert) => cert.sign_assertion(
+                client_id,
+                audience,
+                now,
+                algorithm.unwrap_or_default(),
+                send_chain,
+            )?,
+            Kind::CertificateFile(source) => source.current().await.sign_assertion(
                 client_id,
                 audience,
                 now,
@@ -565,10 +611,27 @@ impl ClientCredential {
     }
 }
 
+/// A certificate file's bytes: PEM text with the certificate(s) and the private key.
+fn parse_certificate(bytes: &[u8]) -> Result<ClientCertificate, String> {
+    let pem = std::str::from_utf8(bytes).map_err(|_| "the file is not PEM text".to_owned())?;
+    ClientCertificate::from_pem_bundle(pem).map_err(|e| match e {
+        BuildError::Certificate(reason) => reason,
+        other => other.to_string(),
+    })
+}
+
 impl fmt::Debug for ClientCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Kind::Secret(_) => f.write_str("ClientCredential::Secret([redacted])"),
+            Kind::SecretFile(source) => f
+                .debug_tuple("ClientCredential::SecretFile")
+                .field(&source.path())
+                .finish(),
+            Kind::CertificateFile(source) => f
+                .debug_tuple("ClientCredential::CertificateFile")
+                .field(&source.path())
+                .finish(),
             Kind::Certificate(c) => f
                 .debug_tuple("ClientCredential::Certificate")
                 .field(c)

@@ -4,7 +4,7 @@ use crate::client::builder::ConfidentialClientBuilder;
 use crate::client::{ConfidentialClient, DEFAULT_INSTANCE};
 use tracing::info;
 
-use crate::credential::{ClientCertificate, ClientCredential};
+use crate::credential::ClientCredential;
 use crate::error::BuildError;
 use crate::managed_identity::ManagedIdentity;
 
@@ -18,7 +18,7 @@ impl ConfidentialClient {
     /// | `AZURE_CLIENT_ID` | the app's client id (required) |
     /// | `AZURE_AUTHORITY_HOST` | the instance, default `https://login.microsoftonline.com` |
     /// | `AZURE_CLIENT_SECRET` | a client secret, or … |
-    /// | `AZURE_CLIENT_CERTIFICATE_PATH` | a PEM file with the certificate and its private key, or … |
+    /// | `AZURE_CLIENT_CERTIFICATE_PATH` | a PEM file with the certificate and its private key (re-read when it changes), or … |
     /// | `AZURE_FEDERATED_TOKEN_FILE` | a file holding a federated token, read on every request (AKS workload identity) |
     /// | `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` | `1` or `true`: send `x5c` with certificate assertions |
     /// | `AZURE_MANAGED_IDENTITY_CLIENT_ID` | without any of the three credentials above: the client id of the user-assigned managed identity that is the app's federated credential; unset: the system-assigned identity |
@@ -77,16 +77,15 @@ pub(crate) fn from_vars(
         return Ok(builder.client_secret(secret));
     }
     if let Some(path) = var("AZURE_CLIENT_CERTIFICATE_PATH") {
-        let cert = ClientCertificate::from_file(path)?;
+        // Re-read when the file changes: a renewed certificate needs no restart.
+        let credential = ClientCredential::certificate_file(path)?;
         let chain = var("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")
             .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
         info!(
             credential = "certificate",
             "from_env: AZURE_CLIENT_CERTIFICATE_PATH"
         );
-        return Ok(builder
-            .credential(crate::ClientCredential::certificate(cert))
-            .send_certificate_chain(chain));
+        return Ok(builder.credential(credential).send_certificate_chain(chain));
     }
     if let Some(path) = var("AZURE_FEDERATED_TOKEN_FILE") {
         info!(

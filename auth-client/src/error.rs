@@ -59,6 +59,10 @@ pub enum BuildError {
     /// The certificate or its private key cannot be used.
     #[error("the client certificate cannot be used: {0}")]
     Certificate(String),
+    /// The client secret file cannot be read or holds no usable secret
+    /// ([`ClientCredential::secret_file`](crate::ClientCredential::secret_file)).
+    #[error("the client secret file cannot be used: {0}")]
+    SecretFile(String),
     /// A setting is invalid or two settings contradict each other.
     #[error("invalid configuration: {0}")]
     Config(&'static str),

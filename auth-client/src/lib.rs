@@ -91,6 +91,7 @@ mod client;
 mod credential;
 mod env;
 mod error;
+mod file_source;
 mod managed_identity;
 mod metrics;
 mod provider;

@@ -210,10 +210,11 @@ impl ConfidentialClientBuilder {
         }
     }
 
-    /// Authenticates with the certificate and private key in this PEM file (read now).
+    /// Authenticates with the certificate and private key in this PEM file: read now, and
+    /// re-read when it changes ([`ClientCredential::certificate_file`]).
     pub fn certificate_file(self, path: impl Into<PathBuf>) -> Self {
-        match ClientCertificate::from_file(path.into()) {
-            Ok(cert) => self.set_credential(ClientCredential::certificate(cert)),
+        match ClientCredential::certificate_file(path.into()) {
+            Ok(credential) => self.set_credential(credential),
             Err(e) => self.fail(e),
         }
     }

@@ -105,7 +105,8 @@ impl TokenEndpoint {
             attempt += 1;
             let mut form = request.params();
             let mut basic = None;
-            match self.credential.client_secret() {
+            let secret = self.credential.client_secret().await;
+            match secret.as_deref() {
                 Some(secret) if self.auth_method == ClientAuthMethod::SecretBasic => {
                     basic = Some((self.client_id.as_str(), secret));
                 }
