@@ -393,7 +393,11 @@ impl ManagedIdentityBuilder {
     }
 
     /// Builds it. Without an explicit endpoint: App Service when `IDENTITY_ENDPOINT` and
-    /// `IDENTITY_HEADER` are set, IMDS otherwise.
+    /// `IDENTITY_HEADER` are set, IMDS otherwise — at `AZURE_POD_IDENTITY_AUTHORITY_HOST` when
+    /// that is set (the IMDS host override MSAL and azure-identity read, e.g. MSAL Go's
+    /// `azurePodIdentityAuthorityHostEnvVar`:
+    /// <https://github.com/AzureAD/microsoft-authentication-library-for-go/blob/main/apps/managedidentity/managedidentity.go>),
+    /// else [`IMDS_ENDPOINT`].
     ///
     /// # Errors
     /// [`BuildError::HttpClient`] when the default HTTP client cannot be built;
@@ -405,7 +409,13 @@ impl ManagedIdentityBuilder {
             None => match (var("IDENTITY_ENDPOINT"), var("IDENTITY_HEADER")) {
                 (Some(endpoint), Some(header)) => Source::AppService { endpoint, header },
                 _ => Source::Imds {
-                    endpoint: IMDS_ENDPOINT.to_owned(),
+                    endpoint: match var("AZURE_POD_IDENTITY_AUTHORITY_HOST") {
+                        Some(host) => format!(
+                            "{}/metadata/identity/oauth2/token",
+                            host.trim().trim_end_matches('/')
+                        ),
+                        None => IMDS_ENDPOINT.to_owned(),
+                    },
                 },
             },
         };

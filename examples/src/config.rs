@@ -469,10 +469,75 @@ impl ResourceConfig {
 pub enum Credential {
     /// `AZURE_CLIENT_SECRET`.
     Secret(String),
-    /// `AZURE_CLIENT_CERTIFICATE_PATH`: a PEM file with the certificate and its key.
+    /// `AZURE_CLIENT_CERTIFICATE_PATH`: a PEM file with the certificate and its key, re-read
+    /// when it changes (a renewed certificate needs no restart).
     CertificateFile(PathBuf),
     /// `AZURE_FEDERATED_TOKEN_FILE`: workload identity.
     FederatedTokenFile(PathBuf),
+    /// None of the above: the resource's managed identity as the app's federated credential
+    /// (no secret anywhere; the app registration trusts the identity).
+    ManagedIdentity(ManagedIdentitySettings),
+}
+
+/// Which managed identity, and where its endpoint is: what `auth_client::ManagedIdentity`
+/// reads from the environment, read here through [`Vars`] so that tests can set it.
+#[derive(Clone, Default)]
+pub struct ManagedIdentitySettings {
+    /// `AZURE_MANAGED_IDENTITY_CLIENT_ID`: a user-assigned identity's client id; unset:
+    /// the system-assigned identity.
+    pub user_assigned_client_id: Option<String>,
+    /// `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` (App Service, Functions, Container Apps).
+    pub app_service: Option<(String, String)>,
+    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST`: the IMDS host instead of `169.254.169.254`.
+    pub imds_host: Option<String>,
+}
+
+impl ManagedIdentitySettings {
+    /// Reads `AZURE_MANAGED_IDENTITY_CLIENT_ID`, `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` and
+    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST`.
+    pub fn from_vars(vars: &Vars<'_>) -> Self {
+        ManagedIdentitySettings {
+            user_assigned_client_id: vars.get("AZURE_MANAGED_IDENTITY_CLIENT_ID"),
+            app_service: vars
+                .get("IDENTITY_ENDPOINT")
+                .zip(vars.get("IDENTITY_HEADER")),
+            imds_host: vars.get("AZURE_POD_IDENTITY_AUTHORITY_HOST"),
+        }
+    }
+
+    /// The identity (no I/O).
+    pub fn identity(&self, http: &Http) -> Result<auth_client::ManagedIdentity, ConfigError> {
+        let mut b = auth_client::ManagedIdentity::builder();
+        if let Some(id) = &self.user_assigned_client_id {
+            b = b.user_assigned_client_id(id);
+        }
+        b = match (&self.app_service, &self.imds_host) {
+            (Some((endpoint, header)), _) => b.app_service(endpoint, header),
+            (None, Some(host)) => b.imds_endpoint(format!(
+                "{}/metadata/identity/oauth2/token",
+                host.trim_end_matches('/')
+            )),
+            (None, None) => b.imds_endpoint(auth_client::IMDS_ENDPOINT),
+        };
+        if http.has_extra_roots() {
+            b = b.http_client(http.client()?);
+        }
+        Ok(b.build()?)
+    }
+}
+
+impl fmt::Debug for ManagedIdentitySettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManagedIdentitySettings")
+            .field("user_assigned_client_id", &self.user_assigned_client_id)
+            // IDENTITY_HEADER is a secret.
+            .field(
+                "app_service",
+                &self.app_service.as_ref().map(|(endpoint, _)| endpoint),
+            )
+            .field("imds_host", &self.imds_host)
+            .finish()
+    }
 }
 
 impl fmt::Debug for Credential {
@@ -483,6 +548,7 @@ impl fmt::Debug for Credential {
             Credential::FederatedTokenFile(p) => {
                 f.debug_tuple("FederatedTokenFile").field(p).finish()
             }
+            Credential::ManagedIdentity(m) => f.debug_tuple("ManagedIdentity").field(m).finish(),
         }
     }
 }
@@ -502,7 +568,7 @@ pub struct ClientConfig {
     /// `AZURE_CLIENT_ID`.
     pub client_id: String,
     /// `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH` or `AZURE_FEDERATED_TOKEN_FILE`
-    /// (the first set wins, as in the Azure SDK).
+    /// (the first set wins, as in the Azure SDK); without any, the managed identity.
     pub credential: Credential,
     /// `EXTRA_CA_FILE`.
     pub http: Http,
@@ -518,9 +584,9 @@ impl ClientConfig {
         } else if let Some(path) = vars.get("AZURE_FEDERATED_TOKEN_FILE") {
             Credential::FederatedTokenFile(path.into())
         } else {
-            return Err(ConfigError::Missing(
-                "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE)",
-            ));
+            // Last in the chain, as in azure-identity's DefaultAzureCredential: the managed
+            // identity (here as the app registration's federated credential).
+            Credential::ManagedIdentity(ManagedIdentitySettings::from_vars(vars))
         };
         let oidc_issuer = vars.get("OIDC_ISSUER");
         if let Some(issuer) = &oidc_issuer {
@@ -591,11 +657,18 @@ impl ClientConfig {
     pub fn client(&self) -> Result<ConfidentialClient, ConfigError> {
         let credential = match &self.credential {
             Credential::Secret(secret) => ClientCredential::secret(secret.clone()),
-            Credential::CertificateFile(path) => {
-                ClientCredential::certificate(auth_client::ClientCertificate::from_file(path)?)
-            }
+            Credential::CertificateFile(path) => ClientCredential::certificate_file(path)?,
             Credential::FederatedTokenFile(path) => {
                 ClientCredential::federated_token_file(path.clone())
+            }
+            Credential::ManagedIdentity(settings) => {
+                let identity = settings.identity(&self.http)?;
+                tracing::info!(
+                    identity = ?identity,
+                    "no AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or \
+                     AZURE_FEDERATED_TOKEN_FILE: the managed identity is the app's credential"
+                );
+                ClientCredential::managed_identity(identity)
             }
         };
         let mut b = match &self.oidc_issuer {

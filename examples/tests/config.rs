@@ -94,9 +94,27 @@ fn missing_and_invalid_variables_are_named() {
     .unwrap_err();
     assert!(err.to_string().contains("LISTEN_ADDR"), "{err}");
 
-    let pairs = [("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")];
-    let err = examples::s2s_consumer::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap_err();
-    assert!(err.to_string().contains("AZURE_CLIENT_SECRET"), "{err}");
+    // No secret, certificate or federated token file: the managed identity, last in the
+    // chain (azure-identity's order), user-assigned by AZURE_MANAGED_IDENTITY_CLIENT_ID.
+    let pairs = [
+        ("AZURE_TENANT_ID", "t"),
+        ("AZURE_CLIENT_ID", "c"),
+        (
+            "AZURE_MANAGED_IDENTITY_CLIENT_ID",
+            "11111111-2222-3333-4444-555555555555",
+        ),
+        ("IDENTITY_ENDPOINT", "http://127.0.0.1:41234/msi/token"),
+        ("IDENTITY_HEADER", "identity-header-secret"),
+    ];
+    let config = examples::s2s_consumer::Config::from_vars(&Vars::from_pairs(&pairs)).unwrap();
+    let Credential::ManagedIdentity(settings) = &config.client.credential else {
+        panic!("{config:?}");
+    };
+    assert_eq!(
+        settings.user_assigned_client_id.as_deref(),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
+    assert!(!format!("{config:?}").contains("identity-header-secret"));
 
     let pairs = [
         ("AZURE_TENANT_ID", "t"),

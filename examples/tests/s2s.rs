@@ -94,3 +94,56 @@ async fn api_refuses_missing_tokens_user_tokens_and_other_audiences() {
     let other = user_token(&local, "auth-code-client", &redirect, &[CASE_CREATE], ALICE).await;
     assert_eq!(call("POST", &url, Some(&other), None).await.status, 401);
 }
+
+/// `s2s-example-consumer` as a child process with no secret, certificate or federated token
+/// file: its credential is the host's managed identity (the emulator's App Service endpoint, or
+/// its IMDS), which the app registration trusts (a federated identity credential).
+fn run_consumer_on_managed_identity(local: &Local, endpoint: &[(&str, String)]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_s2s-example-consumer"))
+        .env_clear()
+        .env("AZURE_AUTHORITY_HOST", local.idp.base_url())
+        .env("AZURE_TENANT_ID", local.idp.tenant_id())
+        .env(
+            "AZURE_CLIENT_ID",
+            local.idp.app("s2s-example-consumer").client_id(),
+        )
+        .env("S2S_API_URL", local.s2s_api.url())
+        .env("RUST_LOG", "info")
+        .envs(endpoint.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_runs_on_managed_identity_without_any_secret() {
+    let local = Local::start().await.unwrap();
+    let consumer = local.idp.app("s2s-example-consumer").client_id().to_owned();
+    let app_service = [
+        ("IDENTITY_ENDPOINT", local.idp.identity_endpoint()),
+        ("IDENTITY_HEADER", local.idp.identity_header().to_owned()),
+    ];
+    let imds = [(
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        local.idp.imds_authority().to_owned(),
+    )];
+    for endpoint in [&app_service[..], &imds[..]] {
+        // The child blocks this worker; the emulator and the API run on the other one.
+        let (ok, out) =
+            tokio::task::block_in_place(|| run_consumer_on_managed_identity(&local, endpoint));
+        assert!(ok, "{out}");
+        // The API saw the app registration (the managed identity was only its credential).
+        assert!(
+            out.contains(&format!(
+                "File uploaded successfully by Service: {consumer}"
+            )),
+            "{out}"
+        );
+        assert!(out.contains("managed identity"), "{out}");
+    }
+}
