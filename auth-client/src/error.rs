@@ -396,6 +396,8 @@ pub(crate) struct RequestContext {
     pub(crate) scopes: Vec<String>,
     /// Whether the authority is Microsoft Entra ID: Entra's AADSTS hints apply only then.
     pub(crate) entra: bool,
+    /// The redirect URI a code redemption sent (not secret): AADSTS50011's fix names it.
+    pub(crate) redirect_uri: Option<String>,
 }
 
 /// An OAuth 2.0 error response, with Microsoft Entra ID's extensions: AADSTS `error_codes`,
@@ -657,9 +659,21 @@ impl ServerError {
                 501481 => "The PKCE code verifier does not match: redeem the code with the \
                            session that started this sign-in"
                     .to_owned(),
-                50011 => "Redeem the code with the redirect URI of the authorization request, \
-                          and register that URI on the app"
-                    .to_owned(),
+                // https://learn.microsoft.com/en-us/troubleshoot/entra/entra-id/app-integration/error-code-aadsts50011-redirect-uri-mismatch
+                50011 => {
+                    let uri = self
+                        .context
+                        .redirect_uri
+                        .as_deref()
+                        .map_or_else(|| "the redirect URI".to_owned(), |u| format!("{u:?}"));
+                    format!(
+                        "Register {uri} on app {client}: Entra admin center > App \
+                         registrations > the app > Authentication > Web > Redirect URIs, \
+                         exactly as sent (scheme, host, port, path; http only for localhost); \
+                         and redeem the code with the redirect URI its authorization request \
+                         sent (REDIRECT_URI)"
+                    )
+                }
                 700082 => "The refresh token has expired: sign the user in again".to_owned(),
                 // https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes:
                 // "Invalid request. Request is malformed or invalid."
@@ -784,6 +798,7 @@ mod tests {
             client_id: "7708b120-d422-57c9-8912-c46d3170a2be".into(),
             scopes: vec!["api://shared-documents/Documents.Read".into()],
             entra: true,
+            redirect_uri: None,
         }
     }
 

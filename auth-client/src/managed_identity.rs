@@ -275,6 +275,7 @@ impl Inner {
                 client_id: format!("{:?}", self.id),
                 scopes: vec![resource.to_owned()],
                 entra: true,
+                redirect_uri: None,
             };
             return Err(
                 match raw

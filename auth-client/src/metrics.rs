@@ -134,6 +134,7 @@ mod tests {
                 client_id: "c".into(),
                 scopes: vec![],
                 entra: true,
+                redirect_uri: None,
             },
         )
         .unwrap();
@@ -149,6 +150,7 @@ mod tests {
                 client_id: "c".into(),
                 scopes: vec![],
                 entra: false,
+                redirect_uri: None,
             },
         )
         .unwrap();

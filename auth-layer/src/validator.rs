@@ -288,9 +288,10 @@ impl Validator {
             cfg.audiences.iter().any(|a| a == aud)
         });
         if !accepted {
-            return Err(ValidationError::AudienceMismatch {
-                accepted: cfg.audiences.clone(),
-            });
+            return Err(ValidationError::audience_mismatch(
+                &cfg.audiences,
+                claims.audiences().iter(),
+            ));
         }
         Ok(())
     }

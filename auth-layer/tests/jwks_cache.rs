@@ -797,3 +797,34 @@ async fn try_authenticate_answers_without_waiting_or_says_it_would_wait() {
         ))
     ));
 }
+
+#[tokio::test]
+async fn a_tenant_entra_does_not_know_is_named_with_the_fix_not_a_bare_400() {
+    // The emulator answers discovery for an unknown tenant as Entra does: 400
+    // {"error":"invalid_tenant","error_codes":[90002],…}.
+    let idp = auth_testkit::Emulator::start().await;
+    let typo = "8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e11";
+    let err = JwksCache::builder()
+        .authority(format!("{}/{typo}", idp.base_url()))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(err.is_tenant_not_found(), "{err:?}");
+    let text = err.to_string();
+    for fix in [
+        "AADSTS90002",
+        "AZURE_TENANT_ID",
+        "AZURE_AUTHORITY_HOST",
+        typo,
+    ] {
+        assert!(text.contains(fix), "{fix}: {text}");
+    }
+    // Another 400 stays a plain HTTP error.
+    assert!(
+        !JwksError::Http {
+            url: "u".into(),
+            status: 400
+        }
+        .is_tenant_not_found()
+    );
+}

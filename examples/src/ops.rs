@@ -230,12 +230,24 @@ pub fn spawn_key_loader(auth: &Authenticator) -> tokio::task::JoinHandle<()> {
                     tracing::info!("signing keys loaded: ready");
                     return;
                 }
+                // Entra says the tenant does not exist: a configuration error no retry fixes
+                // soon; said at `error`, retried slowly.
+                Err(err) if err.is_tenant_not_found() => {
+                    delay = Duration::from_secs(60);
+                    tracing::error!(
+                        retry_in_secs = delay.as_secs(),
+                        "signing keys cannot be loaded (not ready): {err}"
+                    );
+                }
                 Err(err) => {
                     tracing::warn!(
                         retry_in_secs = delay.as_secs(),
-                        "signing keys not loaded yet (not ready): {err}. Check that the \
-                         authority is reachable from here and that AZURE_AUTHORITY_HOST / \
-                         AZURE_TENANT_ID (or OIDC_ISSUER) are right"
+                        "signing keys not loaded yet (not ready): {err}. Retrying in {} s, \
+                         and on until the authority answers (the service stays up and \
+                         becomes ready then). Check that the authority is reachable from here \
+                         and that AZURE_AUTHORITY_HOST / AZURE_TENANT_ID (or OIDC_ISSUER) are \
+                         right",
+                        delay.as_secs()
                     );
                 }
             }
@@ -304,7 +316,9 @@ impl CredentialProbe {
                     Ok(_) => return,
                     Err(err) => tracing::warn!(
                         retry_in_secs = delay.as_secs(),
-                        "the client credential has not worked yet (not ready): {err}"
+                        "the client credential has not worked yet (not ready): {err}. \
+                         Retrying in {} s, and on until it works",
+                        delay.as_secs()
                     ),
                 }
                 tokio::time::sleep(delay).await;

@@ -161,7 +161,14 @@ async fn json_logs_one_object_per_line_with_the_refusal_reason_and_no_token() {
         .await
         .unwrap();
     let url = format!("http://{listen}/upload");
-    assert_eq!(call("POST", &url, Some(&other), None).await.status, 401);
+    let refused = call("POST", &url, Some(&other), None).await;
+    assert_eq!(refused.status, 401);
+    // The response names no audience: that detail is for the operator's log only.
+    assert!(
+        !refused.body.contains("shared-documents"),
+        "{}",
+        refused.body
+    );
     assert_eq!(call("POST", &url, Some(&token), None).await.status, 200);
     sigterm(&child);
     assert_eq!(
@@ -187,9 +194,21 @@ async fn json_logs_one_object_per_line_with_the_refusal_reason_and_no_token() {
         .find(|l| l["status"] == 401)
         .unwrap_or_else(|| panic!("no refusal line in {stderr}"));
     assert_eq!(refusal["level"], "INFO");
+    let reason = refusal["reason"].as_str().unwrap();
     assert!(
-        refusal["reason"].as_str().unwrap().contains("aud"),
+        reason.contains("aud"),
         "the reason names the audience problem: {refusal}"
+    );
+    // A wrong client id or scope: the line shows the token's aud (not secret) beside the
+    // audiences the API accepts, so the operator sees which side is wrong.
+    let payload = other.split('.').nth(1).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&auth_testkit::base64url_decode(payload).unwrap()).unwrap();
+    let aud = claims["aud"].as_str().unwrap();
+    let accepted = local.idp.app("s2s-example-api").client_id();
+    assert!(
+        reason.contains(&format!("{aud:?}")) && reason.contains(accepted),
+        "{reason}"
     );
     assert!(
         lines
@@ -357,4 +376,57 @@ async fn metrics_are_served_in_prometheus_text_format() {
         .unwrap_or_else(|| panic!("no staleness value: {body}"));
     assert!((0.0..600.0).contains(&staleness), "{staleness}");
     assert!(body.contains("auth_jwks_last_success_timestamp_seconds{source=\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_authority_is_named_and_the_service_says_it_keeps_retrying() {
+    // Nothing listens at the authority's address.
+    let authority = free_addr();
+    let listen = free_addr();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_s2s-example-api"))
+        .env_clear()
+        .env("AZURE_AUTHORITY_HOST", format!("http://{authority}"))
+        .env("AZURE_TENANT_ID", "8f0e8c5e-6f0b-4d8e-9a43-5c1d2b7a9e10")
+        .env("AZURE_CLIENT_ID", auth_testkit::ids::API_CLIENT_ID)
+        .env("LISTEN_ADDR", listen.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Up (live) while not ready.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let health = call("GET", &format!("http://{listen}/healthz"), None, None).await;
+        if health.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never served /healthz");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sigterm(&child);
+    assert_eq!(
+        wait_exit(&mut child, Duration::from_secs(10)).code(),
+        Some(0)
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("signing keys not loaded yet"))
+        .unwrap_or_else(|| panic!("no warning in {stderr}"));
+    // Which URL could not be reached, and that the service keeps retrying.
+    assert!(
+        line.contains(&format!("http://{authority}/")) && line.contains("could not be reached")
+            || line.contains(&format!("GET http://{authority}/")),
+        "{line}"
+    );
+    assert!(line.contains("Retrying in"), "{line}");
+    assert!(line.contains("WARN"), "{line}");
 }

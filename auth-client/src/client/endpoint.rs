@@ -12,8 +12,8 @@ use super::request::{Grant, TokenResponse};
 use super::stats::Counters;
 use crate::credential::{ASSERTION_TYPE, AssertionAlgorithm, ClientCredential};
 use crate::error::{Error, RequestContext, ServerError, Throttled};
-use crate::provider::{Endpoints, Provider};
 use crate::metrics;
+use crate::provider::{Endpoints, Provider};
 use crate::random;
 use crate::transport::{RawResponse, SendError, Transport};
 
@@ -70,6 +70,7 @@ impl TokenEndpoint {
             client_id: self.client_id.clone(),
             scopes: scopes.to_vec(),
             entra: self.authority.is_entra(),
+            redirect_uri: None,
         }
     }
 
@@ -194,7 +195,10 @@ impl TokenEndpoint {
                 ServerError::from_json(
                     Some(status),
                     body,
-                    self.context(request.name(), request.scopes()),
+                    RequestContext {
+                        redirect_uri: request.redirect_uri().map(str::to_owned),
+                        ..self.context(request.name(), request.scopes())
+                    },
                 )
             })
         };

@@ -154,6 +154,14 @@ impl Grant {
         }
     }
 
+    /// The redirect URI of a code redemption.
+    pub(super) fn redirect_uri(&self) -> Option<&str> {
+        match &self.kind {
+            GrantKind::AuthorizationCode { redirect_uri, .. } => Some(redirect_uri),
+            _ => None,
+        }
+    }
+
     /// The requested scopes.
     pub(super) fn scopes(&self) -> &[String] {
         &self.scopes

@@ -31,6 +31,21 @@ pub enum JwksError {
         /// The issuer the document names.
         discovered: String,
     },
+    /// Entra answered that the tenant in the URL does not exist (`AADSTS90002`, HTTP 400
+    /// `invalid_tenant`:
+    /// <https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes>). A
+    /// configuration error, not an outage.
+    #[error(
+        "GET {url}: Entra does not know this tenant (AADSTS90002); check the tenant id \
+         (AZURE_TENANT_ID: the Directory (tenant) ID on the app registration's Overview page) and \
+         that the authority host is the tenant's cloud (AZURE_AUTHORITY_HOST: \
+         https://login.microsoftonline.com, login.microsoftonline.us for US Government, \
+         login.partner.microsoftonline.cn for China)"
+    )]
+    TenantNotFound {
+        /// The URL fetched.
+        url: String,
+    },
     /// The server answered with a status other than 200.
     #[error("GET {url} answered HTTP {status}; check the URL and the identity provider's status")]
     Http {
@@ -107,6 +122,12 @@ impl JwksError {
             self,
             JwksError::InvalidUrl { .. } | JwksError::Config(_) | JwksError::NoRuntime
         )
+    }
+
+    /// Whether the identity provider said the tenant does not exist (Entra's AADSTS90002):
+    /// a wrong tenant id or cloud, which no retry fixes.
+    pub fn is_tenant_not_found(&self) -> bool {
+        matches!(self, JwksError::TenantNotFound { .. })
     }
 
     /// Whether a GET timed out.

@@ -108,6 +108,16 @@ impl Fetcher {
             .map_err(transport)?;
         let status = response.status();
         if status != StatusCode::OK {
+            // Entra's answer for an unknown tenant is a 400 whose OAuth error body carries
+            // AADSTS90002; read a little of it to say so instead of a bare status.
+            if status == StatusCode::BAD_REQUEST
+                && let Ok(Some(chunk)) = response.chunk().await
+                && names_unknown_tenant(&chunk)
+            {
+                return Err(JwksError::TenantNotFound {
+                    url: url.to_owned(),
+                });
+            }
             return Err(JwksError::Http {
                 url: url.to_owned(),
                 status: status.as_u16(),
@@ -133,6 +143,20 @@ impl Fetcher {
         }
         Ok(Fetched { body, max_age })
     }
+}
+
+/// Whether an error body is Entra's "tenant not found": `error_codes` holds 90002
+/// (`{"error":"invalid_tenant","error_codes":[90002],…}`). Only the first chunk is read: the
+/// body is a few hundred bytes.
+fn names_unknown_tenant(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("error_codes")?
+                .as_array()
+                .map(|codes| codes.iter().any(|c| c.as_u64() == Some(90002)))
+        })
+        .unwrap_or(false)
 }
 
 /// The `max-age` directive of `Cache-Control`, if any.
@@ -176,6 +200,17 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn entras_tenant_not_found_body_is_recognised() {
+        // The shape Entra answers discovery for an unknown tenant with.
+        let body = br#"{"error":"invalid_tenant","error_description":"AADSTS90002: Tenant 'x' not found.","error_codes":[90002],"error_uri":"https://login.microsoftonline.com/error?code=90002"}"#;
+        assert!(names_unknown_tenant(body));
+        assert!(!names_unknown_tenant(
+            br#"{"error":"invalid_request","error_codes":[900144]}"#
+        ));
+        assert!(!names_unknown_tenant(b"<html>400</html>"));
+    }
 
     #[test]
     fn max_age_is_read_from_cache_control() {

@@ -595,13 +595,24 @@ impl Refresher {
                 crate::metrics::key_fetch(false);
                 crate::metrics::key_staleness(remote.source_url(), self.staleness(now), None);
                 let staleness = self.staleness(now).map(|s| s.as_secs());
-                tracing::warn!(
-                    error = %error,
-                    trigger = trigger.as_str(),
-                    staleness_secs = ?staleness,
-                    retry_secs = retry.as_secs(),
-                    "signing-key refresh failed; keeping the last known good key set"
-                );
+                if self.loaded.load(Ordering::Acquire) {
+                    tracing::warn!(
+                        error = %error,
+                        trigger = trigger.as_str(),
+                        staleness_secs = ?staleness,
+                        retry_secs = retry.as_secs(),
+                        "signing-key refresh failed; keeping the last known good key set"
+                    );
+                } else {
+                    // Nothing to keep: say so, and that the cache keeps trying.
+                    tracing::warn!(
+                        error = %error,
+                        trigger = trigger.as_str(),
+                        "no signing keys loaded yet: tokens are refused until they are; the \
+                         key fetch is retried (the next request, or the refresh schedule, \
+                         tries again)"
+                    );
+                }
                 Err(error)
             }
         }
