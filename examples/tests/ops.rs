@@ -368,9 +368,11 @@ async fn metrics_are_served_in_prometheus_text_format() {
         body.contains("# TYPE auth_jwks_staleness_seconds gauge"),
         "{body}"
     );
+    // This test's key cache (the recorder is shared with the other tests of this binary).
+    let source = format!("source=\"{}/", local.idp.base_url());
     let staleness: f64 = body
         .lines()
-        .find(|l| l.starts_with("auth_jwks_staleness_seconds{"))
+        .find(|l| l.starts_with("auth_jwks_staleness_seconds{") && l.contains(&source))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no staleness value: {body}"));
