@@ -72,10 +72,7 @@ pub use bearer::{bearer_token, bearer_token_from_parts};
 pub use challenge::{AuthError, BodyStyle, Challenge, ErrorBody, Insufficient};
 pub use claims::{Claims, Groups, Scopes, Strs, StrsIter, TokenKind};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use error::{
-    BuildError, ErrorCode, IssuerVersion, MAX_PRESENTED_AUDIENCE_LEN, MAX_PRESENTED_AUDIENCES,
-    TokenPart, ValidationError,
-};
+pub use error::{BuildError, ErrorCode, IssuerVersion, TokenPart, ValidationError};
 pub use key_set::{DropReason, DroppedKey, KeySet, KeySetError, VerifyingKey};
 pub use principal::Principal;
 pub use profile::Profile;

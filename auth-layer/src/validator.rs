@@ -288,10 +288,9 @@ impl Validator {
             cfg.audiences.iter().any(|a| a == aud)
         });
         if !accepted {
-            return Err(ValidationError::audience_mismatch(
-                &cfg.audiences,
-                claims.audiences().iter(),
-            ));
+            return Err(ValidationError::AudienceMismatch {
+                accepted: cfg.audiences.clone(),
+            });
         }
         Ok(())
     }

@@ -172,7 +172,6 @@ fn population() -> Vec<(&'static str, Validator, String, Expected)> {
                     format!("api://{API_CLIENT_ID}"),
                     API_APP_ID_URI.into(),
                 ],
-                presented: vec![GRAPH_APP_ID.into()],
             }),
         ),
         // --- Okta (custom authorization server) ---

@@ -7,12 +7,15 @@
 //! `RequireScope` / `RequireRole` layer and the handler's extractors reuse it (the token is not
 //! validated again). An invalid token is refused here, with auth-layer's RFC 6750 response; the
 //! log line then carries the validator's operator-facing reason, which never contains token
-//! content.
+//! content — except, for an audience refusal, the token's `aud` (not secret: it names the API
+//! the caller asked a token for), which says whether the caller or this service is
+//! misconfigured.
 
-use auth_layer::{AuthError, Authenticator, Principal, TokenKind, bearer_token};
+use auth_layer::{AuthError, Authenticator, Principal, TokenKind, ValidationError, bearer_token};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use base64::Engine as _;
 use http::header::WWW_AUTHENTICATE;
 
 use crate::ops::Health;
@@ -74,7 +77,14 @@ async fn access_log(State(log): State<AccessLog>, mut request: Request, next: Ne
                 request.extensions_mut().insert(principal);
             }
             Err(err) => {
-                outcome.reason = Some(err.to_string());
+                outcome.reason = Some(match &err {
+                    // A wrong client id or scope: the token's aud beside the accepted ones, so
+                    // the operator sees which side to fix.
+                    ValidationError::AudienceMismatch { .. } => {
+                        format!("{err} (the token's aud: {:?})", token_audiences(&token))
+                    }
+                    _ => err.to_string(),
+                });
                 let response = AuthError::InvalidToken(err)
                     .to_response::<axum::body::Body>(log.auth.challenge(), false);
                 log.record(&what, &response, outcome);
@@ -131,6 +141,40 @@ impl AccessLog {
     }
 }
 
+/// At most this many `aud` values, each cut to [`MAX_AUDIENCE_LEN`] characters, are logged.
+const MAX_AUDIENCES: usize = 5;
+const MAX_AUDIENCE_LEN: usize = 200;
+
+/// The `aud` values of a token the validator refused for its audience. The validator checks
+/// `aud` only after the signature verified, so these are the identity provider's values, not an
+/// attacker's; they are bounded, and logged `Debug`-formatted (control characters escaped).
+fn token_audiences(token: &str) -> Vec<String> {
+    let Some(claims) = token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .ok()
+        })
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+    else {
+        return Vec::new();
+    };
+    let values: Vec<&str> = match claims.get("aud") {
+        Some(serde_json::Value::String(aud)) => vec![aud.as_str()],
+        Some(serde_json::Value::Array(auds)) => {
+            auds.iter().filter_map(serde_json::Value::as_str).collect()
+        }
+        _ => Vec::new(),
+    };
+    values
+        .into_iter()
+        .take(MAX_AUDIENCES)
+        .map(|aud| aud.chars().take(MAX_AUDIENCE_LEN).collect())
+        .collect()
+}
+
 fn kind_name(principal: &Principal) -> &'static str {
     match principal.kind() {
         TokenKind::Delegated => "delegated",
@@ -145,4 +189,31 @@ fn error_description(response: &Response) -> Option<String> {
     let rest = &value[start..];
     let end = rest.find('"')?;
     Some(rest[..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(payload: &str) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload))
+    }
+
+    #[test]
+    fn audiences_are_read_bounded() {
+        assert_eq!(
+            token_audiences(&token(r#"{"aud":"api://shared-documents"}"#)),
+            ["api://shared-documents"]
+        );
+        let many = format!(
+            r#"{{"aud":["a","b","c","d","e","f","{}"]}}"#,
+            "x".repeat(500)
+        );
+        let auds = token_audiences(&token(&many));
+        assert_eq!(auds.len(), MAX_AUDIENCES);
+        let long = format!(r#"{{"aud":"{}"}}"#, "y".repeat(500));
+        assert_eq!(token_audiences(&token(&long))[0].len(), MAX_AUDIENCE_LEN);
+        assert!(token_audiences("not a token").is_empty());
+    }
 }
