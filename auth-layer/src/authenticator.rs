@@ -230,7 +230,7 @@ impl Authenticator {
             KeysNow::Unavailable => return done(Err(ValidationError::KeysUnavailable), false),
         };
         if let Some(cache) = &inner.verified
-            && let Some(principal) = cache.get(token, &inner.validator, &keys)
+            && let Some(principal) = cache.get(token.as_bytes(), &inner.validator, &keys)
         {
             inner.cache_hits.fetch_add(1, Ordering::Relaxed);
             return done(Ok(principal), true);
@@ -252,6 +252,28 @@ impl Authenticator {
             }
             Err(error) => done(Err(error), false),
         }
+    }
+
+    /// The principal of `token` when the verified-token cache holds it and a full validation
+    /// would accept it now (the cache's checks on every hit); `None` otherwise, and then
+    /// [`try_authenticate`](Self::try_authenticate) has the answer. Never waits, never
+    /// validates, never fetches beyond what `try_authenticate` would start.
+    ///
+    /// The layers' warm path: `token` is the bearer value's bytes as sent, unchecked. Only the
+    /// exact text of a token that passed validation hits, and such a token is a JWS compact
+    /// serialization (base64url segments and two dots), so it passes every check of
+    /// [`bearer_token`](crate::bearer_token) on its characters.
+    pub(crate) fn cached(&self, token: &[u8]) -> Option<Principal> {
+        let inner = &*self.inner;
+        let cache = inner.verified.as_ref()?;
+        let KeysNow::Ready(keys) = inner.jwks.keys_now() else {
+            return None;
+        };
+        let principal = cache.get(token, &inner.validator, &keys)?;
+        inner.cache_hits.fetch_add(1, Ordering::Relaxed);
+        let outcome: Result<Principal, ValidationError> = Ok(principal);
+        crate::metrics::validation(&outcome, true);
+        outcome.ok()
     }
 
     /// This authenticator's identity, shared by its clones: stamped on each [`Principal`] it

@@ -17,6 +17,9 @@
 //!
 //! Otherwise the entry is dropped and the token validated in full.
 
+use std::hash::{Hash, Hasher};
+
+use quick_cache::Equivalent;
 use quick_cache::sync::Cache;
 
 use crate::algorithm::Algorithm;
@@ -41,7 +44,55 @@ struct Entry {
 }
 
 pub(crate) struct VerifiedTokenCache {
-    entries: Cache<Box<str>, Entry>,
+    entries: Cache<TokenText, Entry>,
+}
+
+/// A cached token's exact text: the cache's key.
+///
+/// Hashed by its last [`HASHED_SUFFIX`] bytes and its length only; equality is always the
+/// whole text. Only validated tokens are stored, and a validated token ends with its
+/// signature, which the issuer's key makes unpredictable: the suffix spreads entries as well as
+/// the whole text would, and nobody without the signing key can make tokens that collide on
+/// it. A lookup then costs one pass over the token (the comparison), not two.
+struct TokenText(Box<[u8]>);
+
+/// A lookup key: the bytes of a presented token (any bytes; only an exact match hits).
+#[derive(Clone, Copy)]
+struct PresentedToken<'a>(&'a [u8]);
+
+/// How many trailing bytes of a token its hash covers (with the length).
+const HASHED_SUFFIX: usize = 32;
+
+fn hash_token<H: Hasher>(token: &[u8], state: &mut H) {
+    state.write_usize(token.len());
+    state.write(&token[token.len().saturating_sub(HASHED_SUFFIX)..]);
+}
+
+impl Hash for TokenText {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_token(&self.0, state);
+    }
+}
+
+impl PartialEq for TokenText {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for TokenText {}
+
+impl Hash for PresentedToken<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_token(self.0, state);
+    }
+}
+
+impl Equivalent<TokenText> for PresentedToken<'_> {
+    fn equivalent(&self, key: &TokenText) -> bool {
+        // The whole text, byte for byte: the hash alone is never trusted.
+        *self.0 == *key.0
+    }
 }
 
 impl VerifiedTokenCache {
@@ -53,19 +104,23 @@ impl VerifiedTokenCache {
 
     /// The cached principal for `token`, if a full validation against `keys` would accept it
     /// now (see the module documentation).
+    ///
+    /// `token` is the presented token's bytes, unchecked: only the exact text of a token that
+    /// was validated hits.
     pub(crate) fn get(
         &self,
-        token: &str,
+        token: &[u8],
         validator: &Validator,
         keys: &KeySet,
     ) -> Option<Principal> {
-        let entry = self.entries.get(token)?;
+        let token = PresentedToken(token);
+        let entry = self.entries.get(&token)?;
         let still_valid = current_key(&entry, keys)
             .is_some_and(|key| validator.check_claims(&entry.principal, key).is_ok());
         if still_valid {
             Some(entry.principal)
         } else {
-            self.entries.remove(token);
+            self.entries.remove(&token);
             None
         }
     }
@@ -83,7 +138,8 @@ impl VerifiedTokenCache {
             thumbprint: *key.thumbprint(),
             alg: key.algorithm(),
         };
-        self.entries.insert(Box::from(token), entry);
+        self.entries
+            .insert(TokenText(Box::from(token.as_bytes())), entry);
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -5,7 +5,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::{AuthorizeFuture, Policy};
-use crate::bearer::bearer_token;
+use crate::bearer::{bearer_token, unchecked_bearer};
 use crate::challenge::{AuthError, ErrorBody, is_grpc};
 use crate::{Authenticator, Principal, TryAuthenticateError};
 
@@ -72,6 +72,21 @@ where
         {
             return match self.policy.check(principal) {
                 Ok(()) => AuthorizeFuture::inner(self.inner.call(req)),
+                Err(err) => refuse(&self.auth, err, grpc),
+            };
+        }
+
+        // The warm path: a token the verified-token cache holds, found by its bytes as sent
+        // (see `unchecked_bearer`); anything else takes the full path below, whose answer
+        // for such a token would be this principal.
+        if let Some(principal) =
+            unchecked_bearer(req.headers(), req.uri()).and_then(|token| self.auth.cached(token))
+        {
+            return match self.policy.check(&principal) {
+                Ok(()) => {
+                    req.extensions_mut().insert(principal);
+                    AuthorizeFuture::inner(self.inner.call(req))
+                }
                 Err(err) => refuse(&self.auth, err, grpc),
             };
         }
