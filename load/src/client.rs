@@ -15,7 +15,7 @@ fn request(addr: &str, token: &str) -> Vec<u8> {
 }
 
 /// Where the response that starts `buf` ends, once it is complete; and its status.
-fn complete(buf: &[u8]) -> Option<(usize, u16)> {
+pub(crate) fn complete(buf: &[u8]) -> Option<(usize, u16)> {
     let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let head = std::str::from_utf8(&buf[..head_end]).ok()?;
     let status = head.get(9..12)?.parse().ok()?;

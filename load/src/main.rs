@@ -11,6 +11,7 @@
 
 mod client;
 mod floor;
+mod instructions;
 mod memory;
 mod server;
 
@@ -64,6 +65,23 @@ enum Cmd {
         /// Rounds: every mode runs once per round, interleaved, to spread machine noise.
         #[arg(long, default_value_t = 1)]
         rounds: usize,
+    },
+    /// Counts the server's instructions per request in each mode under Valgrind's callgrind
+    /// (deterministic, unlike req/s on a shared machine) and keeps the dumps for
+    /// `callgrind_annotate`.
+    Instructions {
+        /// Modes to count, in order (default: none, floor, cold, warm).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        modes: Vec<Mode>,
+        /// Requests counted per mode.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        /// Requests sent before counting starts.
+        #[arg(long, default_value_t = 50)]
+        warmup: usize,
+        /// Where the callgrind dumps go.
+        #[arg(long, default_value = "target/callgrind")]
+        dir: std::path::PathBuf,
     },
     /// Pushes `--tokens` distinct valid tokens through `Authenticator::authenticate` with the
     /// default verified-token cache and reports resident memory as it goes.
@@ -165,6 +183,19 @@ fn main() {
             client,
             rounds,
         } => bench(seconds, warmup, connections, modes, client, rounds.max(1)),
+        Cmd::Instructions {
+            modes,
+            requests,
+            warmup,
+            dir,
+        } => {
+            let modes = if modes.is_empty() {
+                vec![Mode::None, Mode::Floor, Mode::Cold, Mode::Warm]
+            } else {
+                modes
+            };
+            instructions::run(modes, requests.max(1), warmup, dir, &entra_like_token());
+        }
         Cmd::Memory { tokens, every, rsa } => memory::run(tokens, every.max(1), rsa),
     }
 }
@@ -311,6 +342,27 @@ fn bench(
             );
             runs.push(m);
         }
+        let this_round: Vec<(Mode, Measured)> = results
+            .iter()
+            .map(|(mode, runs)| (*mode, runs[round]))
+            .collect();
+        let verdicts = TARGETS
+            .iter()
+            .filter_map(|t| t.ratio(&this_round).map(|r| (t, r)))
+            .map(|(t, r)| {
+                let held = if r >= t.median {
+                    "held"
+                } else if t.round_floor.is_some_and(|floor| r >= floor) {
+                    "below target, above the round floor"
+                } else {
+                    "MISSED"
+                };
+                format!("{} {r:.2}× ({held})", t.short)
+            })
+            .collect::<Vec<_>>();
+        if !verdicts.is_empty() {
+            println!("round {} targets: {}", round + 1, verdicts.join("; "));
+        }
     }
 
     let median = |runs: &[Measured], f: fn(&Measured) -> f64| {
@@ -350,34 +402,105 @@ fn bench(
         );
     }
     println!();
-    let target = |label: &str, a: Option<Measured>, b: Option<Measured>, goal: f64| {
-        if let (Some(a), Some(b)) = (a, b) {
-            let r = a.rps / b.rps;
-            println!(
-                "{label}: {r:.2}× (target ≥ {goal:.2}×: {})",
-                if r >= goal { "met" } else { "NOT met" }
-            );
+    let mut verdict = Vec::new();
+    for target in TARGETS {
+        let per_round: Vec<f64> = (0..rounds)
+            .filter_map(|round| {
+                let this_round: Vec<(Mode, Measured)> = results
+                    .iter()
+                    .map(|(mode, runs)| (*mode, runs[round]))
+                    .collect();
+                target.ratio(&this_round)
+            })
+            .collect();
+        let Some(median_ratio) = target.ratio(&summary) else {
+            continue;
+        };
+        let lowest = per_round.iter().copied().fold(f64::INFINITY, f64::min);
+        let median_met = median_ratio >= target.median;
+        let rounds_met = target.round_floor.is_none_or(|floor| lowest >= floor);
+        println!(
+            "{}: {median_ratio:.2}× median (target ≥ {:.2}×: {}); per round: {}{}",
+            target.label,
+            target.median,
+            if median_met { "met" } else { "NOT met" },
+            per_round
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            match target.round_floor {
+                Some(floor) => format!(
+                    " (every round ≥ {floor:.2}×: {})",
+                    if rounds_met { "met" } else { "NOT met" }
+                ),
+                None => String::new(),
+            }
+        );
+        if !(median_met && rounds_met) {
+            verdict.push(target.short);
         }
-    };
-    target(
-        "cold path (cache off) / floor",
-        get(Mode::Cold),
-        get(Mode::Floor),
-        0.90,
-    );
-    target(
-        "warm path (cache hit) / no auth",
-        get(Mode::Warm),
-        none,
-        0.85,
-    );
-    if let (Some(c), Some(j)) = (get(Mode::Cold), get(Mode::JwtAuthorizer)) {
-        println!("cold path / jwt-authorizer: {:.2}×", c.rps / j.rps);
     }
     if let (Some(f), Some(n)) = (get(Mode::Floor), none) {
         println!("floor / no auth: {:.2}×", f.rps / n.rps);
     }
+    if verdict.is_empty() {
+        println!("run verdict: every target met (medians, and every round above its floor)");
+    } else {
+        println!("run verdict: NOT met: {}", verdict.join(", "));
+    }
 }
+
+/// A throughput target: `numerator`'s req/s over `denominator`'s, at least `median` over the
+/// median of the rounds and, when set, at least `round_floor` in every round (issue 18).
+struct Target {
+    label: &'static str,
+    short: &'static str,
+    numerator: Mode,
+    denominator: Mode,
+    median: f64,
+    round_floor: Option<f64>,
+}
+
+impl Target {
+    /// The ratio in `measured` (one round, or the medians), when both modes ran.
+    fn ratio(&self, measured: &[(Mode, Measured)]) -> Option<f64> {
+        let rps = |mode: Mode| {
+            measured
+                .iter()
+                .find(|(m, _)| *m == mode)
+                .map(|(_, x)| x.rps)
+        };
+        Some(rps(self.numerator)? / rps(self.denominator)?)
+    }
+}
+
+const TARGETS: &[Target] = &[
+    Target {
+        label: "warm path (cache hit) / no auth",
+        short: "warm/none",
+        numerator: Mode::Warm,
+        denominator: Mode::None,
+        median: 0.95,
+        round_floor: Some(0.85),
+    },
+    Target {
+        label: "cold path (cache off) / floor",
+        short: "cold/floor",
+        numerator: Mode::Cold,
+        denominator: Mode::Floor,
+        median: 0.95,
+        round_floor: Some(0.90),
+    },
+    Target {
+        label: "cold path / jwt-authorizer",
+        short: "cold/jwt-authorizer",
+        numerator: Mode::Cold,
+        denominator: Mode::JwtAuthorizer,
+        median: 1.3,
+        round_floor: None,
+    },
+];
 
 fn wrk(addr: &str, token: &str, seconds: u64, connections: usize, pin: bool) -> Measured {
     let out = pinned(1, "wrk", pin)
