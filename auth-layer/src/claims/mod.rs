@@ -31,7 +31,7 @@ pub use strs::{Groups, Strs, StrsIter};
 ///
 /// The validator's [`Profile`](crate::Profile) decides, on positive evidence only: each provider
 /// has its own rule (see [`Profile`](crate::Profile) and the guide's security model), and a
-/// token that no rule classifies is refused with [`ValidationError::Unclassified`]; it is never
+/// token that no rule classifies is refused with [`ValidationError::Unclassified`](crate::ValidationError::Unclassified); it is never
 /// defaulted to either kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TokenKind {
