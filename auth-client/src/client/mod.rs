@@ -365,7 +365,7 @@ impl ConfidentialClient {
         };
         let key = inner.key(
             CacheKeyKind::OnBehalfOf,
-            Some(&CacheKey::assertion_hash(user_assertion)),
+            Some(&inner.assertion_hash(user_assertion)),
             target_key.as_deref(),
             scopes,
         );
@@ -422,7 +422,7 @@ impl ConfidentialClient {
             .map(|r| format!("{}:{r}", r.len()));
         let key = inner.key(
             CacheKeyKind::OnBehalfOf,
-            Some(&CacheKey::assertion_hash(user_assertion.trim())),
+            Some(&inner.assertion_hash(user_assertion.trim())),
             resource.as_deref(),
             scopes,
         );
@@ -431,6 +431,16 @@ impl ConfidentialClient {
 }
 
 impl Inner {
+    /// The hash of an inbound token in On-Behalf-Of keys: keyed per cache when the store is
+    /// the default in-memory cache (fast, never leaves the process), else the SHA-256 that a
+    /// store shared by several processes needs (see `InMemoryTokenCache::assertion_hash`).
+    fn assertion_hash(&self, assertion: &str) -> String {
+        match &self.memory {
+            Some(memory) => memory.assertion_hash(assertion),
+            None => CacheKey::assertion_hash(assertion),
+        }
+    }
+
     /// The cache key of a token of this client.
     fn key(
         &self,
