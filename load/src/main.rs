@@ -62,7 +62,8 @@ enum Cmd {
         /// Load generator.
         #[arg(long, value_enum, default_value_t = Generator::Auto)]
         client: Generator,
-        /// Rounds: every mode runs once per round, interleaved, to spread machine noise.
+        /// Rounds: every mode runs once per round, in reverse order every other round (ABBA), to
+        /// spread machine noise.
         #[arg(long, default_value_t = 1)]
         rounds: usize,
     },
@@ -269,7 +270,9 @@ fn bench(
     rounds: usize,
 ) {
     let modes = if modes.is_empty() {
-        let mut all = vec![Mode::None, Mode::Floor, Mode::Cold, Mode::Warm];
+        // Each target's two modes back to back (warm beside no auth, cold beside the floor),
+        // so that a swing of a shared machine's load falls on both sides of a ratio.
+        let mut all = vec![Mode::None, Mode::Warm, Mode::Floor, Mode::Cold];
         if cfg!(feature = "jwt-authorizer") {
             all.push(Mode::JwtAuthorizer);
         }
@@ -313,7 +316,15 @@ fn bench(
 
     let mut results: Vec<(Mode, Vec<Measured>)> = modes.iter().map(|&m| (m, Vec::new())).collect();
     for round in 0..rounds {
-        for (mode, runs) in &mut results {
+        // Every other round runs the modes in reverse order (ABBA), so that a drift of the
+        // machine's load over a run favours no mode.
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..results.len()).collect()
+        } else {
+            (0..results.len()).rev().collect()
+        };
+        for index in order {
+            let (mode, runs) = &mut results[index];
             let server = start_server(*mode, seconds + warmup + 30, pin);
             // A sanity request: the app must answer 200 with this token before we measure.
             let status = client::one_request(&server.addr, &token);
