@@ -103,6 +103,10 @@ enum Cmd {
 enum Mode {
     /// No authentication: the baseline.
     None,
+    /// An identity layer (`tower::layer::util::Identity`) through `Router::layer`: what axum
+    /// charges for any layer (each route re-boxed), before the layer does anything. Not in
+    /// the default set: `--modes none,identity,warm`.
+    Identity,
     /// The floor layer: base64url-decode the signature, verify it with a pre-parsed key.
     Floor,
     /// `AuthenticateLayer`, verified-token cache off: full validation on every request.
@@ -117,6 +121,7 @@ impl Mode {
     fn name(self) -> &'static str {
         match self {
             Mode::None => "none",
+            Mode::Identity => "identity",
             Mode::Floor => "floor",
             Mode::Cold => "cold",
             Mode::Warm => "warm",

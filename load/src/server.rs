@@ -29,6 +29,7 @@ async fn app(mode: Mode) -> Router {
     let hello = Router::new().route("/", get(|| async { "Hello, World!" }));
     match mode {
         Mode::None => hello,
+        Mode::Identity => hello.layer(tower::layer::util::Identity::new()),
         Mode::Floor => hello.layer(FloorLayer::new()),
         Mode::Cold => hello.layer(AuthenticateLayer::new(authenticator(false))),
         Mode::Warm => hello.layer(AuthenticateLayer::new(authenticator(true))),
