@@ -163,8 +163,9 @@ impl Validator {
 
     /// The claim rules of [`validate`](Self::validate), after the signature: issuer and tenant
     /// (including a tenant filter, which may change its mind), the key's issuer, audience and
-    /// lifetime. The verified-token cache runs exactly these on every hit, so a cached answer is
-    /// the answer a full validation would give at the same instant.
+    /// lifetime. The verified-token cache runs these on a hit after a key refresh, and
+    /// [`recheck_claims`](Self::recheck_claims) otherwise, so a cached answer is the answer a
+    /// full validation would give at the same instant.
     pub(crate) fn check_claims(
         &self,
         claims: &Claims,
@@ -172,6 +173,22 @@ impl Validator {
     ) -> Result<(), ValidationError> {
         self.check_issuer(claims, key.issuer())?;
         self.check_audience(claims)?;
+        self.check_lifetime(claims)
+    }
+
+    /// The rules of [`check_claims`](Self::check_claims) whose answer can change while the
+    /// token, this configuration and `key` do not: the lifetime (the clock moves) and, when one
+    /// is configured, the tenant filter (it may change its mind; the whole issuer rule is run
+    /// again then). The verified-token cache runs these on a hit whose key is the very one that
+    /// verified the token.
+    pub(crate) fn recheck_claims(
+        &self,
+        claims: &Claims,
+        key: &VerifyingKey,
+    ) -> Result<(), ValidationError> {
+        if matches!(self.inner.tenants, Some(Tenants::Any(Some(_)))) {
+            self.check_issuer(claims, key.issuer())?;
+        }
         self.check_lifetime(claims)
     }
 

@@ -11,9 +11,14 @@
 //!   looked up only with keys it may use;
 //! - the signing key: the key that verified the token must still be published with the same
 //!   material (RFC 7638 thumbprint) and `alg`, not merely the same `kid`;
-//! - every claim rule after the signature ([`Validator::check_claims`]: issuer and tenant,
-//!   including a tenant filter that may change its mind, the key's issuer, audience, lifetime
-//!   by the validator's clock and leeway).
+//! - the claim rules after the signature that can change their answer: the lifetime by the
+//!   validator's clock and leeway, and a tenant filter, which may change its mind
+//!   ([`Validator::recheck_claims`]). The others (issuer, tenant list, the key's `issuer`
+//!   member, audience) are functions of the token's claims, the validator's configuration
+//!   (immutable once built: the cache belongs to one authenticator) and the key: while the key
+//!   is the very one that verified the token they cannot answer differently, and they are not
+//!   run again. After a refresh has parsed the key again they are: a re-published key may
+//!   carry another `issuer` member ([`Validator::check_claims`]).
 //!
 //! Otherwise the entry is dropped and the token validated in full.
 
@@ -115,8 +120,13 @@ impl VerifiedTokenCache {
     ) -> Option<Principal> {
         let token = PresentedToken(token);
         let entry = self.entries.get(&token)?;
-        let still_valid = current_key(&entry, keys)
-            .is_some_and(|key| validator.check_claims(&entry.principal, key).is_ok());
+        let still_valid = match current_key(&entry, keys) {
+            Some(CurrentKey::Same(key)) => validator.recheck_claims(&entry.principal, key).is_ok(),
+            Some(CurrentKey::Republished(key)) => {
+                validator.check_claims(&entry.principal, key).is_ok()
+            }
+            None => false,
+        };
         if still_valid {
             Some(entry.principal)
         } else {
@@ -157,12 +167,27 @@ fn verifying_key<'k>(claims: &Claims, keys: &'k KeySet) -> Option<&'k VerifyingK
     keys.keys().iter().find(|k| k.owns_id(id))
 }
 
-/// The key of `keys` that is the one `entry` was verified with: the very same parsed key, or
-/// one with the same id, material and `alg` (a refresh parses the keys again).
-fn current_key<'k>(entry: &Entry, keys: &'k KeySet) -> Option<&'k VerifyingKey> {
+/// How the key that verified a cached token is still published.
+enum CurrentKey<'k> {
+    /// The very same parsed key (the key set was not refreshed since): its `issuer` member too
+    /// is the one the token was checked against.
+    Same(&'k VerifyingKey),
+    /// A key parsed again by a refresh, with the same id, material and `alg`; its other members
+    /// (Entra's `issuer`) may differ.
+    Republished(&'k VerifyingKey),
+}
+
+/// The key of `keys` that is the one `entry` was verified with, if it is still published.
+fn current_key<'k>(entry: &Entry, keys: &'k KeySet) -> Option<CurrentKey<'k>> {
     let id = entry.principal.key_id();
-    keys.keys().iter().find(|k| {
-        k.owns_id(id)
-            || (k.id() == id && *k.thumbprint() == entry.thumbprint && k.algorithm() == entry.alg)
+    keys.keys().iter().find_map(|k| {
+        if k.owns_id(id) {
+            Some(CurrentKey::Same(k))
+        } else if k.id() == id && *k.thumbprint() == entry.thumbprint && k.algorithm() == entry.alg
+        {
+            Some(CurrentKey::Republished(k))
+        } else {
+            None
+        }
     })
 }

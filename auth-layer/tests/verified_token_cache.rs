@@ -165,3 +165,43 @@ async fn cache_hit_rechecks_the_lifetime_by_the_validators_clock() {
     assert!(matches!(full, ValidationError::Expired { .. }), "{full:?}");
     assert_eq!(cached.authenticate(&token).await.unwrap_err(), full);
 }
+
+#[tokio::test]
+async fn cache_hit_rechecks_the_key_issuer_of_a_republished_key() {
+    // A hit whose key is the very one that verified the token skips the rules that cannot
+    // change (issuer, audience, the key's `issuer`); after a refresh parsed the key again they
+    // run again: the same material may come back with another Entra `issuer` member.
+    let idp = JwksServer::with_keys(&[TestKey::rsa_a()]).await;
+    let jwks = JwksCache::builder()
+        .authority(idp.authority(ids::TENANT_ID))
+        .min_refresh_interval(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    let (cached, uncached) =
+        cached_and_uncached(|b| b.tenant_id(ids::TENANT_ID).jwks(jwks.clone()));
+    let token = TokenBuilder::delegated().key(TestKey::rsa_a()).sign();
+    cache(&cached, &token).await;
+
+    // Key A again, same kid and material, now scoped to another issuer.
+    let republished = TestKey::rsa_a().jwk_with(|jwk| {
+        jwk.insert(
+            "issuer".into(),
+            "https://login.microsoftonline.com/{tenantid}/oauth2/v2.0/other".into(),
+        );
+    });
+    idp.set_jwks(serde_json::json!({ "keys": [republished] }));
+    let unknown = TokenBuilder::delegated()
+        .key(TestKey::rsa_untrusted())
+        .sign();
+    let _ = uncached.authenticate(&unknown).await;
+    assert_eq!(
+        jwks.stats().fetches_succeeded,
+        2,
+        "the key set was refreshed"
+    );
+
+    let full = uncached.authenticate(&token).await.unwrap_err();
+    assert_eq!(full, ValidationError::KeyIssuerMismatch);
+    assert_eq!(cached.authenticate(&token).await.unwrap_err(), full);
+}
