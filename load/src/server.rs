@@ -3,8 +3,9 @@
 use std::io::Write as _;
 use std::time::Duration;
 
+use auth_layer::jwks::JwksCache;
 use auth_layer::{AuthenticateLayer, Authenticator};
-use auth_testkit::default_keyset;
+use auth_testkit::jwks_server::JwksServer;
 use auth_testkit::ids::{API_CLIENT_ID, TENANT_ID};
 use axum::Router;
 use axum::routing::get;
@@ -12,11 +13,21 @@ use axum::routing::get;
 use crate::Mode;
 use crate::floor::FloorLayer;
 
-fn authenticator(cache: bool) -> Authenticator {
+/// The authenticator as a service has it in production: its keys found by OIDC discovery and
+/// fetched from a JWKS endpoint (here a loopback one, on the server's own thread: after the
+/// first fetch it is idle for hours), so the request path reads them from the refreshing key
+/// cache, not from a static set. `max_staleness` is left at its default (none), as in
+/// production unless configured.
+async fn authenticator(cache: bool, idp: &JwksServer) -> Authenticator {
+    let jwks = JwksCache::builder()
+        .authority(idp.authority(TENANT_ID))
+        .build()
+        .await
+        .expect("the loopback key server answers");
     let b = Authenticator::builder()
         .tenant_id(TENANT_ID)
         .client_id(API_CLIENT_ID)
-        .keys(default_keyset());
+        .jwks(jwks);
     let b = if cache {
         b
     } else {
@@ -25,16 +36,21 @@ fn authenticator(cache: bool) -> Authenticator {
     b.build().expect("valid configuration")
 }
 
-async fn app(mode: Mode) -> Router {
+/// The app of `mode`, and the loopback key server it fetches its keys from (kept alive by the
+/// caller).
+async fn app(mode: Mode) -> (Router, Option<JwksServer>) {
     let hello = Router::new().route("/", get(|| async { "Hello, World!" }));
-    match mode {
-        Mode::None => hello,
-        Mode::Identity => hello.layer(tower::layer::util::Identity::new()),
-        Mode::Floor => hello.layer(FloorLayer::new()),
-        Mode::Cold => hello.layer(AuthenticateLayer::new(authenticator(false))),
-        Mode::Warm => hello.layer(AuthenticateLayer::new(authenticator(true))),
-        Mode::JwtAuthorizer => jwt_authorizer(hello).await,
-    }
+    let cache = match mode {
+        Mode::None => return (hello, None),
+        Mode::Identity => return (hello.layer(tower::layer::util::Identity::new()), None),
+        Mode::Floor => return (hello.layer(FloorLayer::new()), None),
+        Mode::JwtAuthorizer => return (jwt_authorizer(hello).await, None),
+        Mode::Cold => false,
+        Mode::Warm => true,
+    };
+    let idp = JwksServer::start().await;
+    let auth = authenticator(cache, &idp).await;
+    (hello.layer(AuthenticateLayer::new(auth)), Some(idp))
 }
 
 #[cfg(not(feature = "jwt-authorizer"))]
@@ -76,7 +92,7 @@ pub(crate) fn serve(mode: Mode, port: u16, max: Duration) {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let app = app(mode).await;
+        let (app, _idp) = app(mode).await;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind loopback");
