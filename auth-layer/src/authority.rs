@@ -135,7 +135,8 @@ impl AsRef<str> for Guid {
 
 /// Whether `s` is a GUID in Entra's canonical form (lowercase 8-4-4-4-12), as tokens carry
 /// `tid` and `oid`. No allocation, and branch-free over the 36 bytes (the compiler vectorises
-/// it): the validator calls it per token, and the verified-token cache on every hit.
+/// it): the validator calls it per token (twice: the issuer's tenant segment and the profile's
+/// choice).
 #[inline]
 pub fn is_guid(s: &str) -> bool {
     let Ok(b) = <&[u8; 36]>::try_from(s.as_bytes()) else {
