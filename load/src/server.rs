@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use auth_layer::jwks::JwksCache;
 use auth_layer::{AuthenticateLayer, Authenticator};
-use auth_testkit::jwks_server::JwksServer;
 use auth_testkit::ids::{API_CLIENT_ID, TENANT_ID};
+use auth_testkit::jwks_server::JwksServer;
 use axum::Router;
 use axum::routing::get;
 
