@@ -97,8 +97,12 @@ async fn cache_hit_fails_closed_after_max_staleness() {
     assert_eq!(cached.authenticate(&token).await.unwrap_err(), full);
 }
 
-#[tokio::test]
-async fn cache_hit_rechecks_the_signing_key_material_not_its_kid() {
+/// Caches a token signed with key A, then has the provider publish `republished` in A's place
+/// and the key cache refresh (an unknown `kid` makes it): the token's answer, full and cached,
+/// is then asserted by the caller.
+async fn cached_then_key_a_republished(
+    republished: serde_json::Value,
+) -> (Authenticator, Authenticator, String) {
     let idp = JwksServer::with_keys(&[TestKey::rsa_a()]).await;
     let jwks = JwksCache::builder()
         .authority(idp.authority(ids::TENANT_ID))
@@ -111,14 +115,7 @@ async fn cache_hit_rechecks_the_signing_key_material_not_its_kid() {
     let token = TokenBuilder::delegated().key(TestKey::rsa_a()).sign();
     cache(&cached, &token).await;
 
-    // The provider re-publishes key A's kid with other material (key B's).
-    let republished = TestKey::rsa_b().jwk_with(|jwk| {
-        jwk.insert("kid".into(), TestKey::rsa_a().kid().into());
-        jwk.remove("x5t");
-        jwk.remove("x5c");
-    });
     idp.set_jwks(serde_json::json!({ "keys": [republished] }));
-    // An unknown kid makes the cache refresh.
     let unknown = TokenBuilder::delegated()
         .key(TestKey::rsa_untrusted())
         .sign();
@@ -129,6 +126,18 @@ async fn cache_hit_rechecks_the_signing_key_material_not_its_kid() {
         "the key set was refreshed"
     );
     assert!(jwks.current().contains_kid(TestKey::rsa_a().kid()));
+    (cached, uncached, token)
+}
+
+#[tokio::test]
+async fn cache_hit_rechecks_the_signing_key_material_not_its_kid() {
+    // The provider re-publishes key A's kid with other material (key B's).
+    let republished = TestKey::rsa_b().jwk_with(|jwk| {
+        jwk.insert("kid".into(), TestKey::rsa_a().kid().into());
+        jwk.remove("x5t");
+        jwk.remove("x5c");
+    });
+    let (cached, uncached, token) = cached_then_key_a_republished(republished).await;
 
     let full = uncached.authenticate(&token).await.unwrap_err();
     assert_eq!(full, ValidationError::InvalidSignature);
@@ -170,36 +179,14 @@ async fn cache_hit_rechecks_the_lifetime_by_the_validators_clock() {
 async fn cache_hit_rechecks_the_key_issuer_of_a_republished_key() {
     // A hit whose key is the very one that verified the token skips the rules that cannot
     // change (issuer, audience, the key's `issuer`); after a refresh parsed the key again they
-    // run again: the same material may come back with another Entra `issuer` member.
-    let idp = JwksServer::with_keys(&[TestKey::rsa_a()]).await;
-    let jwks = JwksCache::builder()
-        .authority(idp.authority(ids::TENANT_ID))
-        .min_refresh_interval(Duration::ZERO)
-        .build()
-        .await
-        .unwrap();
-    let (cached, uncached) =
-        cached_and_uncached(|b| b.tenant_id(ids::TENANT_ID).jwks(jwks.clone()));
-    let token = TokenBuilder::delegated().key(TestKey::rsa_a()).sign();
-    cache(&cached, &token).await;
-
-    // Key A again, same kid and material, now scoped to another issuer.
+    // run again: the same kid and material may come back scoped to another issuer.
     let republished = TestKey::rsa_a().jwk_with(|jwk| {
         jwk.insert(
             "issuer".into(),
             "https://login.microsoftonline.com/{tenantid}/oauth2/v2.0/other".into(),
         );
     });
-    idp.set_jwks(serde_json::json!({ "keys": [republished] }));
-    let unknown = TokenBuilder::delegated()
-        .key(TestKey::rsa_untrusted())
-        .sign();
-    let _ = uncached.authenticate(&unknown).await;
-    assert_eq!(
-        jwks.stats().fetches_succeeded,
-        2,
-        "the key set was refreshed"
-    );
+    let (cached, uncached, token) = cached_then_key_a_republished(republished).await;
 
     let full = uncached.authenticate(&token).await.unwrap_err();
     assert_eq!(full, ValidationError::KeyIssuerMismatch);
