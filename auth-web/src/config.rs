@@ -12,8 +12,6 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
-use crate::layer::WebAuthLayer;
-
 /// How long a session may sit idle (no request) before it ends: 8 hours by default.
 pub const DEFAULT_IDLE_LIFETIME: Duration = Duration::from_secs(8 * 3600);
 /// How long a sign-in lasts at most, however active the user: 24 hours by default.
@@ -171,22 +169,21 @@ impl WebAuth {
         &self.inner.cookie_name
     }
 
-    /// The session layer over `store` ([`BoundedMemoryStore`](crate::BoundedMemoryStore) for one
-    /// instance, [`RedisSessionStore`](crate::RedisSessionStore) for many), which also makes
-    /// this `WebAuth` available to the extractors. The cookie is `HttpOnly`, `SameSite=Lax`,
-    /// `Path=/`, `Secure` (and named `__Host-…`) when the redirect URI is `https`; the session
-    /// expires after the idle lifetime without a request.
-    pub fn layer<Store: SessionStore + Clone>(&self, store: Store) -> WebAuthLayer<Store> {
+    /// `tower-sessions`' layer over `store` with this configuration's cookie and idle lifetime
+    /// (see [`WebAuth::layer`]).
+    pub(crate) fn session_layer<Store: SessionStore>(
+        &self,
+        store: Store,
+    ) -> SessionManagerLayer<Store> {
         let i = &self.inner;
         let idle = time::Duration::try_from(i.idle).unwrap_or(time::Duration::hours(8));
-        let sessions = SessionManagerLayer::new(store)
+        SessionManagerLayer::new(store)
             .with_name(i.cookie_name.clone())
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(i.secure)
             .with_path("/")
-            .with_expiry(Expiry::OnInactivity(idle));
-        WebAuthLayer::new(self.clone(), sessions)
+            .with_expiry(Expiry::OnInactivity(idle))
     }
 
     /// `/login?return_to=<path>` for `return_to` (a path on this site, checked by `/login`).

@@ -17,9 +17,17 @@ pub struct WebAuthLayer<Store: SessionStore> {
     sessions: SessionManagerLayer<Store>,
 }
 
-impl<Store: SessionStore> WebAuthLayer<Store> {
-    pub(crate) fn new(auth: WebAuth, sessions: SessionManagerLayer<Store>) -> Self {
-        WebAuthLayer { auth, sessions }
+impl WebAuth {
+    /// The session layer over `store` ([`BoundedMemoryStore`](crate::BoundedMemoryStore) for one
+    /// instance, [`RedisSessionStore`](crate::RedisSessionStore) for many), which also makes
+    /// this `WebAuth` available to the extractors. The cookie is `HttpOnly`, `SameSite=Lax`,
+    /// `Path=/`, `Secure` (and named `__Host-…`) when the redirect URI is `https`; the session
+    /// expires after the idle lifetime without a request.
+    pub fn layer<Store: SessionStore + Clone>(&self, store: Store) -> WebAuthLayer<Store> {
+        WebAuthLayer {
+            auth: self.clone(),
+            sessions: self.session_layer(store),
+        }
     }
 }
 
