@@ -10,7 +10,7 @@
 //! the content.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::digest;
 use tracing::{info, warn};
@@ -72,7 +72,7 @@ impl<T> FileSource<T> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
         // Nothing panics while the lock is held; a poisoned state is still consistent.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.state)
     }
 
     /// The current value: the file's, if it changed and parses; else the one in use.

@@ -664,11 +664,8 @@ impl AuthenticatorBuilder {
                 KeySource::Discovery(authority) if self.tenants.is_empty() => {
                     // A plain OIDC issuer: discovery sits at {issuer}/.well-known/….
                     let issuer = authority.clone();
-                    b.metadata_url(format!(
-                        "{}/.well-known/openid-configuration",
-                        authority.trim_end_matches('/')
-                    ))
-                    .expected_issuer(issuer)
+                    b.metadata_url(crate::discovery::metadata_url(&authority))
+                        .expected_issuer(issuer)
                 }
                 KeySource::Discovery(authority) => b.authority(authority),
             };
