@@ -19,30 +19,11 @@ use auth_testkit::ids::{API_CLIENT_ID, TENANT_ID};
 use auth_testkit::{TokenBuilder, default_keyset};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::{HeaderValue, Request, Response};
-use serde_json::json;
 use tower::{Layer, Service, ServiceExt as _, layer::util::Identity};
 
 /// The token the load harness sends: delegated v2 with a real token's claims, ~1.6 KB.
 fn entra_like_token() -> String {
-    TokenBuilder::delegated()
-        .scopes("Case.Create Case.Read Files.Read.All User.Read")
-        .claim("amr", json!(["pwd", "mfa"]))
-        .claim("ipaddr", json!("203.0.113.7"))
-        .claim(
-            "wids",
-            json!([
-                "b79fbf4d-3ef9-4689-8143-76b194e85509",
-                "62e90394-69f5-4237-9190-012177145e10"
-            ]),
-        )
-        .claim(
-            "groups",
-            json!([
-                "6f1e1a4e-2b7b-4d6a-9d55-6b6c1f0a2e11",
-                "c3d4e5f6-a7b8-49c0-81d2-e3f4a5b6c7d8"
-            ]),
-        )
-        .claim("xms_cc", json!(["cp1"]))
+    TokenBuilder::delegated_with_real_claims()
         .expires_in(3 * 3600)
         .sign()
 }

@@ -290,6 +290,38 @@ impl TokenBuilder {
         TokenBuilder::preset(Kind::Delegated, Version::V2)
     }
 
+    /// [`delegated`](Self::delegated) padded with the other claims a real Entra user token
+    /// carries (`amr`, `ipaddr`, `wids`, `groups`, `xms_cc`), so that it is as large as one:
+    /// 1,638 bytes signed with the default key. The token the benchmarks and the load harness
+    /// measure with (docs/performance.md).
+    ///
+    /// ```
+    /// let token = auth_testkit::TokenBuilder::delegated_with_real_claims().sign();
+    /// assert!((1_500..1_800).contains(&token.len()));
+    /// ```
+    pub fn delegated_with_real_claims() -> Self {
+        let pair = |a: &str, b: &str| Value::Array(vec![a.into(), b.into()]);
+        TokenBuilder::delegated()
+            .scopes("Case.Create Case.Read Files.Read.All User.Read")
+            .claim("amr", pair("pwd", "mfa"))
+            .claim("ipaddr", "203.0.113.7")
+            .claim(
+                "wids",
+                pair(
+                    "b79fbf4d-3ef9-4689-8143-76b194e85509",
+                    "62e90394-69f5-4237-9190-012177145e10",
+                ),
+            )
+            .claim(
+                "groups",
+                pair(
+                    "6f1e1a4e-2b7b-4d6a-9d55-6b6c1f0a2e11",
+                    "c3d4e5f6-a7b8-49c0-81d2-e3f4a5b6c7d8",
+                ),
+            )
+            .claim("xms_cc", Value::Array(vec!["cp1".into()]))
+    }
+
     /// A v2 app-only (client credentials) access token for the test API, in
     /// Entra's default shape: `roles` `["Files.Write"]`, `oid` = `sub` =
     /// [`ids::APP_OID`], `azp` = [`ids::CLIENT_APP_ID`] with `azpacr` `"1"`; no

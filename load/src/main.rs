@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use auth_testkit::TokenBuilder;
 use clap::{Parser, Subcommand, ValueEnum};
-use serde_json::json;
 
 #[derive(Parser)]
 #[command(about = "tower-entra load-test harness (loopback only, bounded in time)")]
@@ -150,25 +149,7 @@ struct Measured {
 /// The token every request carries: a delegated v2 token padded with the claims a real Entra
 /// token has (the same shape as `benches/validate.rs`).
 fn entra_like_token() -> String {
-    TokenBuilder::delegated()
-        .scopes("Case.Create Case.Read Files.Read.All User.Read")
-        .claim("amr", json!(["pwd", "mfa"]))
-        .claim("ipaddr", json!("203.0.113.7"))
-        .claim(
-            "wids",
-            json!([
-                "b79fbf4d-3ef9-4689-8143-76b194e85509",
-                "62e90394-69f5-4237-9190-012177145e10"
-            ]),
-        )
-        .claim(
-            "groups",
-            json!([
-                "6f1e1a4e-2b7b-4d6a-9d55-6b6c1f0a2e11",
-                "c3d4e5f6-a7b8-49c0-81d2-e3f4a5b6c7d8"
-            ]),
-        )
-        .claim("xms_cc", json!(["cp1"]))
+    TokenBuilder::delegated_with_real_claims()
         .expires_in(3 * 3600)
         .sign()
 }
