@@ -8,7 +8,7 @@
 //! divided by `requests` is the server's cost per request, hyper and axum included; run
 //! `callgrind_annotate --inclusive=yes` on the dump for the breakdown.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,16 +41,7 @@ fn start(mode: Mode, out: &Path) -> Profiled {
         .stderr(Stdio::null())
         .spawn()
         .expect("start valgrind (apt-get install valgrind)");
-    let stdout = child.stdout.take().expect("piped");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("server's first line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected server output {line:?}"))
-        .to_owned();
+    let addr = crate::listening_addr(&mut child);
     Profiled { child, addr }
 }
 

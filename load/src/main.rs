@@ -234,17 +234,21 @@ fn start_server(mode: Mode, max_seconds: u64, pin: bool) -> Server {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the server");
+    let addr = listening_addr(&mut child);
+    Server { child, addr }
+}
+
+/// The address a `serve` child prints on its first line (`listening on {addr}`).
+fn listening_addr(child: &mut Child) -> String {
     let stdout = child.stdout.take().expect("piped");
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
         .expect("server's first line");
-    let addr = line
-        .trim()
+    line.trim()
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected server output {line:?}"))
-        .to_owned();
-    Server { child, addr }
+        .to_owned()
 }
 
 fn bench(
