@@ -11,6 +11,7 @@ use auth_client::{
     AssertionAlgorithm, BoxFuture, CacheError, CacheKey, CachedToken, ClientAuthMethod,
     ConfidentialClient, Error, TokenCache,
 };
+use auth_testkit::AdvancingClock;
 use auth_testkit::emulator::{Emulator, Grant, TokenFault};
 use common::*;
 
@@ -266,7 +267,7 @@ async fn a_wrong_secret_is_invalid_client_with_an_actionable_message() {
 #[tokio::test]
 async fn tokens_are_served_from_the_cache_until_the_expiry_margin() {
     let idp = Emulator::start().await;
-    let clock = TestClock::default();
+    let clock = AdvancingClock::default();
     let client = builder(&idp, "s2s-example-consumer")
         .clock(clock.clone())
         .build()
@@ -292,7 +293,7 @@ async fn tokens_are_served_from_the_cache_until_the_expiry_margin() {
     assert_eq!(cc(&idp), 2);
 
     // A smaller margin keeps tokens longer.
-    let clock = TestClock::default();
+    let clock = AdvancingClock::default();
     let client = builder(&idp, "s2s-example-consumer")
         .clock(clock.clone())
         .expiry_margin(Duration::from_secs(60))
@@ -312,7 +313,7 @@ async fn tokens_are_served_from_the_cache_until_the_expiry_margin() {
 async fn refresh_in_starts_one_background_refresh_while_the_cached_token_is_served() {
     let idp = Emulator::start().await;
     idp.set_refresh_in(Some(Duration::from_secs(1800)));
-    let clock = TestClock::default();
+    let clock = AdvancingClock::default();
     let client = builder(&idp, "s2s-example-consumer")
         .clock(clock.clone())
         .build()
@@ -353,7 +354,7 @@ async fn refresh_in_starts_one_background_refresh_while_the_cached_token_is_serv
 #[tokio::test]
 async fn retry_after_is_honoured_no_identical_request_before_that_time() {
     let idp = Emulator::start().await;
-    let clock = TestClock::default();
+    let clock = AdvancingClock::default();
     let client = builder(&idp, "s2s-example-consumer")
         .clock(clock.clone())
         .build()

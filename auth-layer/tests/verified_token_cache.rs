@@ -5,13 +5,13 @@
 //! `verified_cache.rs`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use auth_layer::jwks::JwksCache;
-use auth_layer::{Authenticator, AuthenticatorBuilder, Clock, ValidationError};
+use auth_layer::{Authenticator, AuthenticatorBuilder, ValidationError};
 use auth_testkit::jwks_server::{Fault, JwksServer};
-use auth_testkit::{TestKey, TokenBuilder, default_keyset, ids};
+use auth_testkit::{AdvancingClock, TestKey, TokenBuilder, default_keyset, ids};
 
 /// The same configuration twice: with the verified-token cache, and without.
 fn cached_and_uncached(
@@ -146,22 +146,9 @@ async fn cache_hit_rechecks_the_signing_key_material_not_its_kid() {
 
 #[tokio::test]
 async fn cache_hit_rechecks_the_lifetime_by_the_validators_clock() {
-    /// A clock the test moves.
-    #[derive(Debug)]
-    struct Movable(Arc<AtomicI64>);
-    impl Clock for Movable {
-        fn now(&self) -> f64 {
-            self.0.load(Ordering::SeqCst) as f64
-        }
-    }
-    let now = Arc::new(AtomicI64::new(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64,
-    ));
+    let clock = AdvancingClock::default();
     let (cached, uncached) = cached_and_uncached(|b| {
-        let clock = Movable(Arc::clone(&now));
+        let clock = clock.clone();
         b.tenant_id(ids::TENANT_ID)
             .validator(move |v| v.clock(clock))
             .keys(default_keyset())
@@ -169,7 +156,7 @@ async fn cache_hit_rechecks_the_lifetime_by_the_validators_clock() {
     let token = TokenBuilder::delegated().sign();
     cache(&cached, &token).await;
 
-    now.fetch_add(3 * 60 * 60, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(3 * 60 * 60));
     let full = uncached.authenticate(&token).await.unwrap_err();
     assert!(matches!(full, ValidationError::Expired { .. }), "{full:?}");
     assert_eq!(cached.authenticate(&token).await.unwrap_err(), full);

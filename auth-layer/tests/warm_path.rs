@@ -3,11 +3,10 @@
 //! same request through a layer whose cache holds the token and through one without a cache
 //! gets the same status, and only well-formed requests are served from the cache.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
-use auth_layer::{AuthenticateLayer, Authenticator, Clock};
-use auth_testkit::{TokenBuilder, default_keyset, ids};
+use auth_layer::{AuthenticateLayer, Authenticator};
+use auth_testkit::{AdvancingClock, TokenBuilder, default_keyset, ids};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
@@ -89,21 +88,8 @@ async fn rule_33_the_warm_path_refuses_what_the_full_path_refuses() {
 
 #[tokio::test]
 async fn rule_23_the_warm_path_never_serves_a_token_past_exp() {
-    /// A clock the test moves.
-    #[derive(Debug)]
-    struct Movable(Arc<AtomicI64>);
-    impl Clock for Movable {
-        fn now(&self) -> f64 {
-            self.0.load(Ordering::SeqCst) as f64
-        }
-    }
-    let now = Arc::new(AtomicI64::new(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_secs() as i64,
-    ));
-    let clock = Movable(Arc::clone(&now));
+    let clock = AdvancingClock::default();
+    let moved = clock.clone();
     let auth = Authenticator::builder()
         .tenant_id(ids::TENANT_ID)
         .client_id(ids::API_CLIENT_ID)
@@ -119,7 +105,7 @@ async fn rule_23_the_warm_path_never_serves_a_token_past_exp() {
     assert_eq!(status(&app, "/", &[&bearer]).await, StatusCode::OK);
     assert_eq!(auth.stats().cache_hits, 1, "served warm");
 
-    now.fetch_add(3 * 60 * 60, Ordering::SeqCst);
+    moved.advance(Duration::from_secs(3 * 60 * 60));
     assert_eq!(
         status(&app, "/", &[&bearer]).await,
         StatusCode::UNAUTHORIZED

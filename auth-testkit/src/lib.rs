@@ -41,12 +41,14 @@
 //! assert!(jwks.contains("testkit-rsa-a"));
 //! ```
 
+mod clock;
 pub mod dangerous;
 pub mod emulator;
 pub mod jwks_server;
 pub mod keys;
 pub mod mint;
 
+pub use clock::AdvancingClock;
 pub use emulator::{Emulator, EmulatorBuilder};
 pub use keys::{
     TestKey, default_jwks, default_jwks_json, default_keys, default_keyset, jwks, jwks_json, keyset,

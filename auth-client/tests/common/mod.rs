@@ -2,8 +2,6 @@
 //! client certificate registered in the tenant, a test clock.
 #![allow(dead_code)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use auth_client::{
@@ -21,22 +19,6 @@ pub(crate) const S2S_SCOPE: &str = "api://s2s-example-api/.default";
 pub(crate) const SHARED_READ: &str = "api://shared-documents/Documents.Read";
 pub(crate) const INTERNAL_SCOPE: &str = "api://obo-example-internal-api/user_impersonation";
 pub(crate) const CASE_CREATE: &str = "api://backend-api-id/Case.Create";
-
-/// The system clock plus an offset the test advances.
-#[derive(Clone, Default)]
-pub(crate) struct TestClock(Arc<AtomicI64>);
-
-impl TestClock {
-    pub(crate) fn advance(&self, by: Duration) {
-        self.0.fetch_add(by.as_secs() as i64, Ordering::SeqCst);
-    }
-}
-
-impl auth_layer::Clock for TestClock {
-    fn now(&self) -> f64 {
-        auth_layer::Clock::now(&auth_layer::SystemClock) + self.0.load(Ordering::SeqCst) as f64
-    }
-}
 
 /// A builder for the emulator app `app`, authenticating with its secret.
 pub(crate) fn builder(idp: &Emulator, app: &str) -> ConfidentialClientBuilder {
